@@ -1,0 +1,39 @@
+# Copyright: contributors to crashdump.windows
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image (executable file) names as WER LocalDumps and IFEO key them."""
+
+from __future__ import annotations
+
+import re
+
+# Dumping or hooking these is what credential thieves and persistence tools
+# do; EDR products alert on it. Refused unless explicitly allowed.
+SENSITIVE_IMAGES = frozenset(
+    ["lsass.exe", "csrss.exe", "wininit.exe", "winlogon.exe", "smss.exe", "services.exe"])
+
+_FORBIDDEN = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
+def image_problem(name):
+    """Why ``name`` is not a usable image file name, or None."""
+    if not isinstance(name, str) or not name.strip():
+        return "the image name is empty"
+    if "\\" in name or "/" in name:
+        return "%r is a path: give the file name only, e.g. netsh.exe" % name
+    if "*" in name or "?" in name:
+        return "%r has a wildcard: give one file name, e.g. netsh.exe" % name
+    bad = _FORBIDDEN.search(name)
+    if bad:
+        return "%r has the character %r, which Windows forbids in file names" % (name, bad.group())
+    if name != name.strip() or name.endswith("."):
+        return "%r starts or ends with a space or ends with a dot, which Windows strips" % name
+    if _RESERVED.match(name):
+        return "%r is a reserved device name" % name
+    if len(name) > 255:
+        return "the image name is longer than 255 characters"
+    return None
+
+
+def is_sensitive(name):
+    return name.casefold() in SENSITIVE_IMAGES
