@@ -11,7 +11,11 @@ from ansible_collections.crashdump.windows.plugins.plugin_utils._base import Mod
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot, fold, format_keys, read_op
 from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import (
-    ChangeSet, Journal, chain_read_ops, journal_read_ops)
+    ChangeSet,
+    Journal,
+    chain_read_ops,
+    journal_read_ops,
+)
 
 # Lets every crashing account create its dump while only SYSTEM and
 # Administrators can read dumps of others: Authenticated Users may list the

@@ -18,6 +18,7 @@ attributes:
     support: full
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    support: full
     platforms: windows
     description: Target OS/families that can be operated against.
   action:
@@ -40,6 +41,7 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to diff.
   platform:
+    support: full
     platforms: windows
     description: Target OS/families that can be operated against.
   action:

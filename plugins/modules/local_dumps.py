@@ -112,7 +112,7 @@ seealso:
     description: Microsoft's documentation of the LocalDumps values.
     link: https://learn.microsoft.com/windows/win32/wer/collecting-user-mode-dumps
 author:
-  - crashdump.windows contributors
+  - crashdump.windows contributors (@crashdump)
 """
 
 EXAMPLES = r"""

@@ -46,12 +46,12 @@ class WindowsAgentAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        args = self.validate_argument_spec(
             self.argument_spec,
             mutually_exclusive=self.mutually_exclusive,
             required_if=self.required_if,
             required_by=self.required_by,
-        )
+        )[1]
         self.task_vars = task_vars or {}
         self.check_mode = bool(self._task.check_mode)
         self.diff_mode = bool(self._task.diff)
@@ -80,7 +80,7 @@ class WindowsAgentAction(ActionBase):
         try:
             check_results(ops, results)
         except OperationError as e:
-            raise ModuleFailure(str(e))
+            raise ModuleFailure(str(e)) from None
         return [r["data"] for r in results]
 
     def apply_batch(self, ops):
@@ -99,5 +99,5 @@ class WindowsAgentAction(ActionBase):
             check_results(ops, results)
         except OperationError as e:
             done = [op for op, r in zip(ops, results) if r.get("ok")]
-            raise ModuleFailure(str(e), changed=bool(done), completed_operations=done)
+            raise ModuleFailure(str(e), changed=bool(done), completed_operations=done) from None
         return [r["data"] for r in results]

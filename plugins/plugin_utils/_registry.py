@@ -63,7 +63,7 @@ class Snapshot:
         try:
             return self._keys[(fold(key), view)]
         except KeyError:
-            raise KeyError("internal error: %s (%s-bit view) was not read" % (key, view))
+            raise KeyError("internal error: %s (%s-bit view) was not read" % (key, view)) from None
 
     def exists(self, key, view):
         return self.state(key, view).exists

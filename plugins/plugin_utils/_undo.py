@@ -223,4 +223,3 @@ def chain_read_ops(keys, root):
                 seen.add((fold(k), view))
                 ops.append({"op": "reg_read", "key": k, "view": view})
     return ops
-
