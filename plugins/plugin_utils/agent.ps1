@@ -1,0 +1,1112 @@
+# crashdump.windows agent: runs one batch of primitive operations and writes
+# exactly one line of ASCII JSON to stdout. The protocol is described in
+# docs/docsite/rst/agent_protocol.rst. The agent holds no policy: it reads and
+# changes only what the controller asks for.
+#
+# Compatibility: Windows PowerShell 5.1 (also written to run on 3.0/4.0),
+# .NET Framework 4.5+. Keep this file ASCII-only and free of PowerShell 7
+# syntax; tests/unit/plugins/plugin_utils/test_powershell_syntax.py parses it.
+param([string]$BatchJson)
+
+# Cmdlet errors must reach the per-operation catch blocks, and progress or
+# warning records must never be written to stdout, where only the result goes.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$VerbosePreference = 'SilentlyContinue'
+$DebugPreference = 'SilentlyContinue'
+# Level 1 only rejects reads of unset variables: a typo fails the operation
+# instead of silently producing null data.
+Set-StrictMode -Version 1
+
+$Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+$SddlSections = [System.Security.AccessControl.AccessControlSections]'Owner, Group, Access'
+
+# ---------------------------------------------------------------------------
+# Input helpers. ConvertFrom-Json (5.1) gives PSCustomObjects and object[];
+# absent and null fields both read as the default.
+# ---------------------------------------------------------------------------
+
+function Get-Field {
+    param($Object, [string]$Name, $Default = $null)
+    if ($null -eq $Object) { return , $Default }
+    $prop = $Object.PSObject.Properties[$Name]
+    if ($null -eq $prop -or $null -eq $prop.Value) { return , $Default }
+    # The leading comma keeps arrays intact through the function output.
+    return , ($prop.Value)
+}
+
+function Get-ListField {
+    param($Object, [string]$Name)
+    $value = Get-Field $Object $Name
+    $list = New-Object System.Collections.Generic.List[object]
+    if ($null -ne $value) {
+        foreach ($item in $value) { $list.Add($item) }
+    }
+    return , $list
+}
+
+function New-AgentException {
+    param([string]$TypeName, [string]$Message)
+    return (New-Object -TypeName $TypeName -ArgumentList $Message)
+}
+
+function Get-RequiredString {
+    param($Object, [string]$Name)
+    $value = Get-Field $Object $Name
+    if (-not ($value -is [string])) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be a string"))
+    }
+    return $value
+}
+
+function Get-OptionalBool {
+    param($Object, [string]$Name, [bool]$Default)
+    $value = Get-Field $Object $Name
+    if ($null -eq $value) { return $Default }
+    if (-not ($value -is [bool])) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be a boolean"))
+    }
+    return $value
+}
+
+function Test-IsNumber {
+    param($Value)
+    return ($Value -is [int] -or $Value -is [long] -or $Value -is [decimal] -or $Value -is [double] -or
+        $Value -is [single] -or $Value -is [byte] -or $Value -is [sbyte] -or $Value -is [int16] -or
+        $Value -is [uint16] -or $Value -is [uint32] -or $Value -is [uint64])
+}
+
+# JSON numbers arrive as Int32, Int64, Decimal or Double: check that the value
+# is a whole number in range and hand it back as a Decimal.
+function ConvertTo-CheckedInteger {
+    param($Value, [string]$Field, [decimal]$Minimum, [decimal]$Maximum)
+    $message = "field '" + $Field + "' must be an integer from " + $Minimum.ToString($Invariant) +
+        ' to ' + $Maximum.ToString($Invariant)
+    if (-not (Test-IsNumber $Value)) {
+        throw (New-AgentException 'System.ArgumentException' $message)
+    }
+    $number = [decimal]0
+    try { $number = [decimal]$Value }
+    catch { throw (New-AgentException 'System.ArgumentException' $message) }
+    if ($number -ne [decimal]::Truncate($number) -or $number -lt $Minimum -or $number -gt $Maximum) {
+        throw (New-AgentException 'System.ArgumentException' $message)
+    }
+    return $number
+}
+
+# ---------------------------------------------------------------------------
+# Output helpers. The JSON is written by hand rather than by ConvertTo-Json:
+# in 5.1 ConvertTo-Json turns some wrapped arrays into {"value":...,"Count":n},
+# serialises strings with extra note properties as objects and leaves
+# non-ASCII characters as they are. Here every list is a JSON array and every
+# character outside 0x20..0x7E is escaped, so the line is pure ASCII.
+# ---------------------------------------------------------------------------
+
+function Write-JsonString {
+    param([System.Text.StringBuilder]$Sb, [string]$Text)
+    [void]$Sb.Append('"')
+    # Case-sensitive match and \z: -match would ignore case (letting e.g.
+    # U+212A through as 'k') and $ would accept a trailing newline.
+    if ($Text -cmatch '^[ !#-\[\]-~]*\z') {
+        [void]$Sb.Append($Text)
+    }
+    else {
+        foreach ($ch in $Text.ToCharArray()) {
+            $code = [int]$ch
+            if ($code -eq 34) { [void]$Sb.Append('\"') }
+            elseif ($code -eq 92) { [void]$Sb.Append('\\') }
+            elseif ($code -lt 32 -or $code -gt 126) { [void]$Sb.Append('\u').Append($code.ToString('x4', $Invariant)) }
+            else { [void]$Sb.Append($ch) }
+        }
+    }
+    [void]$Sb.Append('"')
+}
+
+function Write-JsonValue {
+    param([System.Text.StringBuilder]$Sb, $Value)
+    if ($null -eq $Value -or $Value -is [System.DBNull]) {
+        [void]$Sb.Append('null')
+        return
+    }
+    if ($Value -is [string]) { Write-JsonString $Sb $Value; return }
+    if ($Value -is [char]) { Write-JsonString $Sb ([string]$Value); return }
+    if ($Value -is [bool]) {
+        if ($Value) { [void]$Sb.Append('true') } else { [void]$Sb.Append('false') }
+        return
+    }
+    if ($Value -is [System.Enum]) { Write-JsonString $Sb ($Value.ToString()); return }
+    if ($Value -is [double] -or $Value -is [single]) {
+        $real = [double]$Value
+        if ([double]::IsNaN($real) -or [double]::IsInfinity($real)) { [void]$Sb.Append('null') }
+        else { [void]$Sb.Append($real.ToString('R', $Invariant)) }
+        return
+    }
+    if (Test-IsNumber $Value) {
+        [void]$Sb.Append([System.Convert]::ToString($Value, $Invariant))
+        return
+    }
+    if ($Value -is [datetime]) { Write-JsonString $Sb (Format-IsoTime $Value); return }
+    if ($Value -is [System.Collections.IDictionary]) {
+        [void]$Sb.Append('{')
+        $first = $true
+        # GetEnumerator(): member access such as .Keys could be shadowed by a
+        # key of the same name.
+        foreach ($entry in $Value.GetEnumerator()) {
+            if (-not $first) { [void]$Sb.Append(',') }
+            $first = $false
+            Write-JsonString $Sb ([string]$entry.Key)
+            [void]$Sb.Append(':')
+            Write-JsonValue $Sb $entry.Value
+        }
+        [void]$Sb.Append('}')
+        return
+    }
+    if ($Value -is [System.Management.Automation.PSCustomObject]) {
+        [void]$Sb.Append('{')
+        $first = $true
+        foreach ($prop in $Value.PSObject.Properties) {
+            if (-not $first) { [void]$Sb.Append(',') }
+            $first = $false
+            Write-JsonString $Sb $prop.Name
+            [void]$Sb.Append(':')
+            Write-JsonValue $Sb $prop.Value
+        }
+        [void]$Sb.Append('}')
+        return
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        [void]$Sb.Append('[')
+        $first = $true
+        foreach ($item in $Value) {
+            if (-not $first) { [void]$Sb.Append(',') }
+            $first = $false
+            Write-JsonValue $Sb $item
+        }
+        [void]$Sb.Append(']')
+        return
+    }
+    Write-JsonString $Sb ([string]$Value)
+}
+
+function ConvertTo-JsonLine {
+    param($Value)
+    $sb = New-Object System.Text.StringBuilder
+    Write-JsonValue $sb $Value
+    return $sb.ToString()
+}
+
+# ISO 8601 UTC with milliseconds: 2026-11-25T10:01:13.000Z. Get-WmiObject
+# gives DMTF strings where Get-CimInstance gives DateTime.
+function Format-IsoTime {
+    param($Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string]) {
+        if ($Value -eq '') { return $null }
+        $Value = [System.Management.ManagementDateTimeConverter]::ToDateTime($Value)
+    }
+    $time = [datetime]$Value
+    return $time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", $Invariant)
+}
+
+function ConvertTo-Hex {
+    param([byte[]]$Bytes)
+    if ($null -eq $Bytes) { return $null }
+    return [System.BitConverter]::ToString($Bytes).Replace('-', '').ToLowerInvariant()
+}
+
+function ConvertFrom-Hex {
+    param($Text, [string]$Field)
+    if (-not ($Text -is [string]) -or -not ($Text -cmatch '^(?:[0-9a-fA-F]{2})*\z')) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Field + "' must be a hex string of whole bytes"))
+    }
+    $count = [int]($Text.Length / 2)
+    $bytes = New-Object -TypeName 'byte[]' -ArgumentList $count
+    for ($i = 0; $i -lt $count; $i++) {
+        $bytes[$i] = [System.Convert]::ToByte($Text.Substring(2 * $i, 2), 16)
+    }
+    return , $bytes
+}
+
+# Event properties and similar loosely typed values: strings, integers and
+# booleans stay as they are, byte arrays become hex, times ISO strings, GUIDs
+# and SIDs their string form.
+function ConvertTo-PlainValue {
+    param($Value)
+    if ($null -eq $Value -or $Value -is [System.DBNull]) { return $null }
+    if ($Value -is [byte[]]) { return (ConvertTo-Hex $Value) }
+    if ($Value -is [string] -or $Value -is [bool] -or (Test-IsNumber $Value)) { return $Value }
+    if ($Value -is [datetime]) { return (Format-IsoTime $Value) }
+    if ($Value -is [System.DateTimeOffset]) { return (Format-IsoTime $Value.UtcDateTime) }
+    if ($Value -is [System.Security.Principal.SecurityIdentifier]) { return $Value.Value }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $items = New-Object System.Collections.Generic.List[object]
+        foreach ($item in $Value) { $items.Add((ConvertTo-PlainValue $item)) }
+        return , $items
+    }
+    return $Value.ToString()
+}
+
+# ---------------------------------------------------------------------------
+# Registry. Always through RegistryKey.OpenBaseKey so the 32/64-bit view is
+# explicit (the HKLM: drive cannot choose a view).
+# ---------------------------------------------------------------------------
+
+function Resolve-RegistryKey {
+    param($Op)
+    $keyText = Get-RequiredString $Op 'key'
+    # A trailing backslash is tolerated; an empty component is a caller error.
+    $parts = $keyText.TrimEnd([char]'\').Split([char]'\')
+    foreach ($part in $parts) {
+        if ($part -eq '') {
+            throw (New-AgentException 'System.ArgumentException' ("registry key '" + $keyText + "' is empty or has an empty component"))
+        }
+    }
+    $hive = $null
+    switch -CaseSensitive ($parts[0].ToUpperInvariant()) {
+        'HKLM' { $hive = [Microsoft.Win32.RegistryHive]::LocalMachine }
+        'HKEY_LOCAL_MACHINE' { $hive = [Microsoft.Win32.RegistryHive]::LocalMachine }
+        'HKU' { $hive = [Microsoft.Win32.RegistryHive]::Users }
+        'HKEY_USERS' { $hive = [Microsoft.Win32.RegistryHive]::Users }
+        'HKCU' { $hive = [Microsoft.Win32.RegistryHive]::CurrentUser }
+        'HKEY_CURRENT_USER' { $hive = [Microsoft.Win32.RegistryHive]::CurrentUser }
+        'HKCR' { $hive = [Microsoft.Win32.RegistryHive]::ClassesRoot }
+        'HKEY_CLASSES_ROOT' { $hive = [Microsoft.Win32.RegistryHive]::ClassesRoot }
+        default {
+            throw (New-AgentException 'System.ArgumentException' ("registry key '" + $keyText + "' does not start with HKLM, HKU, HKCU or HKCR"))
+        }
+    }
+    # 64 is the native view (and the only one on 32-bit Windows).
+    $viewValue = Get-Field $Op 'view' 64
+    $view = $null
+    if ((Test-IsNumber $viewValue) -and $viewValue -eq 64) { $view = [Microsoft.Win32.RegistryView]::Registry64 }
+    elseif ((Test-IsNumber $viewValue) -and $viewValue -eq 32) { $view = [Microsoft.Win32.RegistryView]::Registry32 }
+    else { throw (New-AgentException 'System.ArgumentException' "field 'view' must be 64 or 32") }
+    $subParts = New-Object System.Collections.Generic.List[string]
+    for ($i = 1; $i -lt $parts.Length; $i++) { $subParts.Add($parts[$i]) }
+    return @{
+        # Spelled as the caller did, for the keys reg_create_key reports.
+        HiveName = $parts[0]
+        Hive     = $hive
+        View     = $view
+        Parts    = $subParts
+        SubPath  = ($subParts -join '\')
+    }
+}
+
+function Open-RegistryBase {
+    param($Target)
+    return [Microsoft.Win32.RegistryKey]::OpenBaseKey($Target['Hive'], $Target['View'])
+}
+
+# Returns the key or $null when it does not exist; the hive root is the base.
+function Open-RegistrySubKey {
+    param($Base, [string]$SubPath, [bool]$Writable)
+    if ($SubPath -eq '') { return $Base }
+    return $Base.OpenSubKey($SubPath, $Writable)
+}
+
+function Close-RegistryKeys {
+    param($Key, $Base)
+    if ($null -ne $Key -and -not [object]::ReferenceEquals($Key, $Base)) { $Key.Dispose() }
+    if ($null -ne $Base) { $Base.Dispose() }
+}
+
+# REG_DWORD / REG_QWORD come back from .NET as signed Int32 / Int64; the
+# protocol carries them unsigned, so reinterpret the bits.
+function ConvertTo-UnsignedInteger {
+    param($Raw)
+    if ($Raw -is [int]) { return [System.BitConverter]::ToUInt32([System.BitConverter]::GetBytes([int]$Raw), 0) }
+    if ($Raw -is [long]) { return [System.BitConverter]::ToUInt64([System.BitConverter]::GetBytes([long]$Raw), 0) }
+    return $Raw
+}
+
+function Read-RegistryValue {
+    param($Key, [string]$Name)
+    $kind = $Key.GetValueKind($Name)
+    # REG_EXPAND_SZ is reported as stored, never expanded.
+    $raw = $Key.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+    $entry = [ordered]@{ name = $Name; type = $null; data = $null }
+    switch -CaseSensitive ([string]$kind) {
+        'String' {
+            $entry['type'] = 'REG_SZ'
+            $entry['data'] = [string]$raw
+        }
+        'ExpandString' {
+            $entry['type'] = 'REG_EXPAND_SZ'
+            $entry['data'] = [string]$raw
+        }
+        'MultiString' {
+            $strings = New-Object System.Collections.Generic.List[object]
+            if ($null -ne $raw) { foreach ($s in $raw) { $strings.Add([string]$s) } }
+            $entry['type'] = 'REG_MULTI_SZ'
+            $entry['data'] = $strings
+        }
+        'DWord' {
+            $entry['type'] = 'REG_DWORD'
+            $entry['data'] = ConvertTo-UnsignedInteger $raw
+        }
+        'QWord' {
+            $entry['type'] = 'REG_QWORD'
+            $entry['data'] = ConvertTo-UnsignedInteger $raw
+        }
+        'Binary' {
+            $entry['type'] = 'REG_BINARY'
+            $entry['data'] = ''
+            if ($raw -is [byte[]]) { $entry['data'] = ConvertTo-Hex $raw }
+        }
+        'None' {
+            $entry['type'] = 'REG_NONE'
+            $entry['data'] = ''
+            if ($raw -is [byte[]]) { $entry['data'] = ConvertTo-Hex $raw }
+        }
+        default {
+            # Types .NET does not model (REG_LINK, REG_RESOURCE_LIST,
+            # REG_DWORD_BIG_ENDIAN, ...): reported so the value is not hidden.
+            $entry['type'] = 'REG_UNKNOWN'
+            if ($raw -is [byte[]]) { $entry['data'] = ConvertTo-Hex $raw }
+        }
+    }
+    return $entry
+}
+
+# Protocol data -> .NET value and RegistryValueKind for RegistryKey.SetValue.
+function ConvertTo-RegistryData {
+    param([string]$Type, $Data)
+    $kinds = [Microsoft.Win32.RegistryValueKind]
+    switch -CaseSensitive ($Type) {
+        'REG_SZ' {
+            if (-not ($Data -is [string])) { throw (New-AgentException 'System.ArgumentException' 'REG_SZ data must be a string') }
+            return @{ Kind = $kinds::String; Value = $Data }
+        }
+        'REG_EXPAND_SZ' {
+            if (-not ($Data -is [string])) { throw (New-AgentException 'System.ArgumentException' 'REG_EXPAND_SZ data must be a string') }
+            return @{ Kind = $kinds::ExpandString; Value = $Data }
+        }
+        'REG_MULTI_SZ' {
+            if ($null -eq $Data -or $Data -is [string] -or -not ($Data -is [System.Collections.IList])) {
+                throw (New-AgentException 'System.ArgumentException' 'REG_MULTI_SZ data must be a list of strings')
+            }
+            $strings = New-Object System.Collections.Generic.List[string]
+            foreach ($s in $Data) {
+                if (-not ($s -is [string])) { throw (New-AgentException 'System.ArgumentException' 'REG_MULTI_SZ data must be a list of strings') }
+                $strings.Add($s)
+            }
+            # SetValue casts MultiString data to string[] exactly.
+            return @{ Kind = $kinds::MultiString; Value = $strings.ToArray() }
+        }
+        'REG_DWORD' {
+            $number = ConvertTo-CheckedInteger $Data 'data' 0 ([decimal][uint32]::MaxValue)
+            # SetValue wants an Int32: store the same 32 bits.
+            $bits = [System.BitConverter]::ToInt32([System.BitConverter]::GetBytes([uint32]$number), 0)
+            return @{ Kind = $kinds::DWord; Value = $bits }
+        }
+        'REG_QWORD' {
+            $number = ConvertTo-CheckedInteger $Data 'data' 0 ([decimal][uint64]::MaxValue)
+            $bits = [System.BitConverter]::ToInt64([System.BitConverter]::GetBytes([uint64]$number), 0)
+            return @{ Kind = $kinds::QWord; Value = $bits }
+        }
+        'REG_BINARY' {
+            return @{ Kind = $kinds::Binary; Value = (ConvertFrom-Hex $Data 'data') }
+        }
+        'REG_NONE' {
+            return @{ Kind = $kinds::None; Value = (ConvertFrom-Hex $Data 'data') }
+        }
+        default {
+            throw (New-AgentException 'System.ArgumentException' ("unsupported registry type '" + $Type + "'"))
+        }
+    }
+}
+
+function Invoke-RegRead {
+    param($Op, $Data)
+    $target = Resolve-RegistryKey $Op
+    $values = New-Object System.Collections.Generic.List[object]
+    $subkeys = New-Object System.Collections.Generic.List[object]
+    $Data['exists'] = $false
+    $Data['values'] = $values
+    $Data['subkeys'] = $subkeys
+    $base = Open-RegistryBase $target
+    $key = $null
+    try {
+        $key = Open-RegistrySubKey $base $target['SubPath'] $false
+        if ($null -eq $key) { return }
+        $Data['exists'] = $true
+        foreach ($name in $key.GetValueNames()) { $values.Add((Read-RegistryValue $key $name)) }
+        foreach ($name in $key.GetSubKeyNames()) { $subkeys.Add($name) }
+    }
+    finally {
+        Close-RegistryKeys $key $base
+    }
+}
+
+function Invoke-RegSet {
+    param($Op, $Data)
+    $target = Resolve-RegistryKey $Op
+    $name = Get-RequiredString $Op 'name'
+    $type = Get-RequiredString $Op 'type'
+    $converted = ConvertTo-RegistryData $type (Get-Field $Op 'data')
+    $base = Open-RegistryBase $target
+    $key = $null
+    try {
+        $key = Open-RegistrySubKey $base $target['SubPath'] $true
+        if ($null -eq $key) {
+            # Same exception and text as RegOpenKeyEx's ERROR_FILE_NOT_FOUND.
+            throw (New-AgentException 'System.IO.FileNotFoundException' 'The system cannot find the file specified.')
+        }
+        $key.SetValue($name, $converted['Value'], $converted['Kind'])
+    }
+    finally {
+        Close-RegistryKeys $key $base
+    }
+}
+
+function Invoke-RegDeleteValue {
+    param($Op, $Data)
+    $target = Resolve-RegistryKey $Op
+    $name = Get-RequiredString $Op 'name'
+    $Data['deleted'] = $false
+    $base = Open-RegistryBase $target
+    $key = $null
+    try {
+        # Look first with a read-only handle: an absent value needs no write access.
+        $key = Open-RegistrySubKey $base $target['SubPath'] $false
+        if ($null -eq $key) { return }
+        # -contains compares case-insensitively, like registry value names.
+        if (-not (@($key.GetValueNames()) -contains $name)) { return }
+        if (-not [object]::ReferenceEquals($key, $base)) { $key.Dispose() }
+        $key = $null
+        $key = Open-RegistrySubKey $base $target['SubPath'] $true
+        if ($null -eq $key) { return }
+        $key.DeleteValue($name, $false)
+        $Data['deleted'] = $true
+    }
+    finally {
+        Close-RegistryKeys $key $base
+    }
+}
+
+function Invoke-RegCreateKey {
+    param($Op, $Data)
+    $target = Resolve-RegistryKey $Op
+    $created = New-Object System.Collections.Generic.List[object]
+    $Data['created'] = $created
+    $parts = $target['Parts']
+    $base = Open-RegistryBase $target
+    try {
+        $prefix = ''
+        for ($i = 0; $i -lt $parts.Count; $i++) {
+            if ($i -eq 0) { $prefix = $parts[0] } else { $prefix = $prefix + '\' + $parts[$i] }
+            $probe = $base.OpenSubKey($prefix, $false)
+            if ($null -eq $probe) { $created.Add($target['HiveName'] + '\' + $prefix) }
+            else { $probe.Dispose() }
+        }
+        if ($created.Count -gt 0) {
+            $newKey = $base.CreateSubKey($target['SubPath'])
+            if ($null -ne $newKey) { $newKey.Dispose() }
+        }
+    }
+    finally {
+        Close-RegistryKeys $null $base
+    }
+}
+
+function Invoke-RegDeleteKey {
+    param($Op, $Data)
+    $target = Resolve-RegistryKey $Op
+    if ($target['Parts'].Count -eq 0) {
+        throw (New-AgentException 'System.ArgumentException' 'cannot delete a registry hive')
+    }
+    $Data['deleted'] = $false
+    $Data['reason'] = $null
+    $base = Open-RegistryBase $target
+    $key = $null
+    try {
+        $key = $base.OpenSubKey($target['SubPath'], $false)
+        if ($null -eq $key) {
+            $Data['reason'] = 'absent'
+            return
+        }
+        if ($key.ValueCount -gt 0 -or $key.SubKeyCount -gt 0) {
+            $Data['reason'] = 'not_empty'
+            return
+        }
+        $key.Dispose()
+        $key = $null
+        # DeleteSubKey refuses a key with subkeys, so a race cannot delete a tree.
+        $base.DeleteSubKey($target['SubPath'], $false)
+        $Data['deleted'] = $true
+    }
+    finally {
+        Close-RegistryKeys $key $base
+    }
+}
+
+# ---------------------------------------------------------------------------
+# Files and directories.
+# ---------------------------------------------------------------------------
+
+function Get-PathSddl {
+    param([string]$Path)
+    return (Get-Acl -LiteralPath $Path).GetSecurityDescriptorSddlForm($SddlSections)
+}
+
+# Form of an SDDL string used to decide whether dir_ensure must write it.
+# Windows sets the DACL auto-inherit flags (AI, AR) itself when it stores an
+# ACL, and adds inherited (ID) ACEs when the DACL is not protected; neither is
+# part of what the caller asked for.
+function Get-ComparableSddl {
+    param([string]$Sddl, [bool]$DropInherited)
+    $text = $Sddl -creplace 'D:(P?)(?:AR)?(?:AI)?', 'D:$1'
+    if ($DropInherited) {
+        $text = $text -creplace '\([^;()]*;[A-Z]*ID[A-Z]*;[^()]*\)', ''
+    }
+    return $text
+}
+
+function Invoke-PathStat {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $Data['exists'] = $false
+    $Data['type'] = $null
+    $Data['size'] = $null
+    $Data['mtime'] = $null
+    $Data['sddl'] = $null
+    if ([System.IO.Directory]::Exists($path)) {
+        $info = New-Object System.IO.DirectoryInfo -ArgumentList $path
+        $Data['type'] = 'directory'
+    }
+    elseif ([System.IO.File]::Exists($path)) {
+        $info = New-Object System.IO.FileInfo -ArgumentList $path
+        $Data['type'] = 'file'
+        $Data['size'] = $info.Length
+    }
+    else {
+        return
+    }
+    $Data['exists'] = $true
+    $Data['mtime'] = Format-IsoTime $info.LastWriteTimeUtc
+    $Data['sddl'] = Get-PathSddl $info.FullName
+}
+
+function Invoke-DirEnsure {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $sddl = Get-Field $Op 'sddl'
+    if ($null -ne $sddl -and -not ($sddl -is [string])) {
+        throw (New-AgentException 'System.ArgumentException' "field 'sddl' must be a string or null")
+    }
+    $created = New-Object System.Collections.Generic.List[object]
+    $Data['created'] = $created
+    $Data['sddl_changed'] = $false
+    # Without this, "C:\dumps\" would be reported as created with its slash.
+    $trimmed = $path.TrimEnd([char[]]@([char]'\', [char]'/'))
+    if ($trimmed.Length -eq 0 -or $trimmed.EndsWith(':')) { $trimmed = $path }
+    $dir = New-Object System.IO.DirectoryInfo -ArgumentList $trimmed
+    $missing = New-Object System.Collections.Generic.List[string]
+    $cursor = $dir
+    while ($null -ne $cursor -and -not $cursor.Exists) {
+        $missing.Insert(0, $cursor.FullName)
+        $cursor = $cursor.Parent
+    }
+    # One level at a time, outermost first, so the report matches what was made.
+    foreach ($item in $missing) {
+        $null = [System.IO.Directory]::CreateDirectory($item)
+        $created.Add($item)
+    }
+    if ($null -eq $sddl) { return }
+
+    $raw = New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $sddl
+    # Only the parts the SDDL names are compared and written.
+    $sectionNames = New-Object System.Collections.Generic.List[string]
+    if ($null -ne $raw.Owner) { $sectionNames.Add('Owner') }
+    if ($null -ne $raw.Group) { $sectionNames.Add('Group') }
+    $daclPresent = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclPresent
+    if (([int]$raw.ControlFlags -band $daclPresent) -ne 0) { $sectionNames.Add('Access') }
+    if ($sectionNames.Count -eq 0) {
+        throw (New-AgentException 'System.ArgumentException' 'sddl names no owner, group or DACL')
+    }
+    $sections = [System.Security.AccessControl.AccessControlSections]($sectionNames -join ', ')
+    $desired = New-Object System.Security.AccessControl.DirectorySecurity
+    $desired.SetSecurityDescriptorSddlForm($sddl, $sections)
+    $protectedFlag = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclProtected
+    $dropInherited = ([int]$raw.ControlFlags -band $protectedFlag) -eq 0
+    $want = Get-ComparableSddl ($desired.GetSecurityDescriptorSddlForm($sections)) $false
+    $current = (Get-Acl -LiteralPath $dir.FullName).GetSecurityDescriptorSddlForm($sections)
+    $have = Get-ComparableSddl $current $dropInherited
+    if ($want -cne $have) {
+        # Directory.SetAccessControl writes exactly the sections set above and
+        # fails loudly (e.g. an owner the caller may not assign) instead of
+        # silently dropping a part.
+        [System.IO.Directory]::SetAccessControl($dir.FullName, $desired)
+        $Data['sddl_changed'] = $true
+    }
+}
+
+function Invoke-DirRemove {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $Data['removed'] = $false
+    $Data['reason'] = $null
+    if (-not [System.IO.Directory]::Exists($path)) {
+        if ([System.IO.File]::Exists($path)) {
+            throw (New-AgentException 'System.IO.IOException' 'path is a file, not a directory')
+        }
+        $Data['reason'] = 'absent'
+        return
+    }
+    $empty = $true
+    foreach ($entry in [System.IO.Directory]::EnumerateFileSystemEntries($path)) {
+        $empty = $false
+        break
+    }
+    if (-not $empty) {
+        $Data['reason'] = 'not_empty'
+        return
+    }
+    # Non-recursive: fails rather than deleting anything that appeared since.
+    [System.IO.Directory]::Delete($path, $false)
+    $Data['removed'] = $true
+}
+
+# Streaming SHA-256 that shares the file for read, write and delete, so a dump
+# still being written (or rotated by WER) is not blocked. The CNG/CAPI
+# provider is used because SHA256Managed fails when FIPS mode is enforced.
+function Get-FileSha256 {
+    param([string]$Path)
+    $stream = $null
+    $hasher = $null
+    try {
+        $share = [System.IO.FileShare]'ReadWrite, Delete'
+        $stream = New-Object System.IO.FileStream -ArgumentList @($Path, [System.IO.FileMode]::Open,
+            [System.IO.FileAccess]::Read, $share, 1048576)
+        $hasher = New-Object System.Security.Cryptography.SHA256CryptoServiceProvider
+        $digest = $hasher.ComputeHash($stream)
+        return (ConvertTo-Hex $digest)
+    }
+    finally {
+        if ($null -ne $hasher) { $hasher.Dispose() }
+        if ($null -ne $stream) { $stream.Dispose() }
+    }
+}
+
+function Invoke-FileList {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $pattern = Get-Field $Op 'pattern' '*'
+    if (-not ($pattern -is [string])) {
+        throw (New-AgentException 'System.ArgumentException' "field 'pattern' must be a string")
+    }
+    if ($pattern -eq '') { $pattern = '*' }
+    $withHash = Get-OptionalBool $Op 'sha256' $false
+    $files = New-Object System.Collections.Generic.List[object]
+    $Data['exists'] = $false
+    $Data['files'] = $files
+    if (-not [System.IO.Directory]::Exists($path)) { return }
+    $Data['exists'] = $true
+    # The folder is taken literally; only the pattern is a wildcard: Windows
+    # '*' and '?', case-insensitive, everything else literal (no PowerShell
+    # [a-z] classes, no 8.3 short-name matches as with -Filter).
+    $regexText = '^' + ([regex]::Escape($pattern) -replace '\\\*', '.*' -replace '\\\?', '.') + '\z'
+    $options = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant, Singleline'
+    $matcher = New-Object System.Text.RegularExpressions.Regex -ArgumentList @($regexText, $options)
+    $dir = New-Object System.IO.DirectoryInfo -ArgumentList $path
+    foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
+        if (-not $matcher.IsMatch($file.Name)) { continue }
+        $hash = $null
+        if ($withHash) { $hash = Get-FileSha256 $file.FullName }
+        $files.Add([ordered]@{
+                name   = $file.Name
+                path   = $file.FullName
+                size   = $file.Length
+                mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
+                ctime  = (Format-IsoTime $file.CreationTimeUtc)
+                sha256 = $hash
+            })
+    }
+}
+
+function Invoke-FileRemove {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $Data['removed'] = $false
+    if ([System.IO.File]::Exists($path)) {
+        [System.IO.File]::Delete($path)
+        $Data['removed'] = $true
+    }
+    elseif ([System.IO.Directory]::Exists($path)) {
+        throw (New-AgentException 'System.IO.IOException' 'path is a directory, not a file')
+    }
+}
+
+# ---------------------------------------------------------------------------
+# System facts, services, processes, events.
+# ---------------------------------------------------------------------------
+
+# CIM first; Get-WmiObject where CIM is missing or fails (e.g. the WinRM/CIM
+# stack is broken or restricted). Returns the instances as a List plus which
+# API produced them (their dates and methods differ).
+function Get-ManagementInstances {
+    param([string]$ClassName, [string]$Filter)
+    $items = New-Object System.Collections.Generic.List[object]
+    $useCim = $null -ne (Get-Command -Name 'Get-CimInstance' -ErrorAction SilentlyContinue)
+    if ($useCim) {
+        $cimArgs = @{ ClassName = $ClassName }
+        if ($Filter -ne '') { $cimArgs['Filter'] = $Filter }
+        try {
+            foreach ($instance in @(Get-CimInstance @cimArgs)) { $items.Add($instance) }
+        }
+        catch {
+            $useCim = $false
+            $items.Clear()
+        }
+    }
+    if (-not $useCim) {
+        $wmiArgs = @{ Class = $ClassName }
+        if ($Filter -ne '') { $wmiArgs['Filter'] = $Filter }
+        foreach ($instance in @(Get-WmiObject @wmiArgs)) { $items.Add($instance) }
+    }
+    return @{ Cim = $useCim; Items = $items }
+}
+
+function ConvertTo-WqlString {
+    param([string]$Text)
+    return "'" + $Text.Replace('\', '\\').Replace("'", "\'") + "'"
+}
+
+function Get-EnvValue {
+    param([string]$Name)
+    return [System.Environment]::GetEnvironmentVariable($Name)
+}
+
+function Invoke-OsFacts {
+    param($Op, $Data)
+    $os = $null
+    foreach ($instance in (Get-ManagementInstances 'Win32_OperatingSystem' '')['Items']) { $os = $instance }
+    if ($null -eq $os) {
+        throw (New-AgentException 'System.InvalidOperationException' 'Win32_OperatingSystem returned no instance')
+    }
+    # The OS architecture, not this process's: a 32-bit PowerShell on 64-bit
+    # Windows sees x86 in PROCESSOR_ARCHITECTURE and the truth in
+    # PROCESSOR_ARCHITEW6432.
+    $arch = Get-EnvValue 'PROCESSOR_ARCHITEW6432'
+    if ([string]::IsNullOrEmpty($arch)) { $arch = Get-EnvValue 'PROCESSOR_ARCHITECTURE' }
+    $envFacts = [ordered]@{}
+    foreach ($name in @('SystemRoot', 'ProgramData', 'ProgramFiles', 'ProgramW6432', 'windir', 'SystemDrive')) {
+        $envFacts[$name] = Get-EnvValue $name
+    }
+    $caption = $null
+    if ($null -ne $os.Caption) { $caption = ([string]$os.Caption).Trim() }
+    $build = $null
+    if ($null -ne $os.BuildNumber) { $build = [int]$os.BuildNumber }
+    $Data['hostname'] = [System.Net.Dns]::GetHostName()
+    $Data['os_name'] = $caption
+    $Data['version'] = [string]$os.Version
+    $Data['build'] = $build
+    $Data['arch'] = $arch
+    $Data['is_64bit'] = [System.Environment]::Is64BitOperatingSystem
+    $Data['ps_version'] = $PSVersionTable.PSVersion.ToString()
+    $Data['language_mode'] = [string]$ExecutionContext.SessionState.LanguageMode
+    $Data['system_root'] = Get-EnvValue 'SystemRoot'
+    $Data['env'] = $envFacts
+}
+
+function Invoke-ServiceState {
+    param($Op, $Data)
+    $name = Get-RequiredString $Op 'name'
+    $Data['exists'] = $false
+    $Data['name'] = $name
+    $Data['display_name'] = $null
+    $Data['status'] = $null
+    $Data['start_mode'] = $null
+    $Data['account'] = $null
+    $Data['pid'] = $null
+    $found = Get-ManagementInstances 'Win32_Service' ('Name = ' + (ConvertTo-WqlString $name))
+    foreach ($service in $found['Items']) {
+        $Data['exists'] = $true
+        $Data['name'] = [string]$service.Name
+        $Data['display_name'] = $service.DisplayName
+        $Data['status'] = $service.State
+        $Data['start_mode'] = $service.StartMode
+        $Data['account'] = $service.StartName
+        $Data['pid'] = $service.ProcessId
+    }
+}
+
+function Get-ProcessAccount {
+    param($Process, [bool]$Cim)
+    # GetOwner is slow and fails for protected or exited processes; the
+    # account is then unknown rather than the whole operation failing.
+    try {
+        $owner = $null
+        if ($Cim) { $owner = Invoke-CimMethod -InputObject $Process -MethodName 'GetOwner' }
+        else { $owner = $Process.GetOwner() }
+        if ($null -eq $owner -or [int]$owner.ReturnValue -ne 0 -or [string]::IsNullOrEmpty($owner.User)) { return $null }
+        if ([string]::IsNullOrEmpty($owner.Domain)) { return [string]$owner.User }
+        return ([string]$owner.Domain + '\' + [string]$owner.User)
+    }
+    catch {
+        return $null
+    }
+}
+
+function Invoke-ProcessList {
+    param($Op, $Data)
+    $names = Get-ListField $Op 'names'
+    $wanted = @{}
+    foreach ($n in $names) {
+        if (-not ($n -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'names' must be a list of strings") }
+        $wanted[$n.ToLowerInvariant()] = $true
+    }
+    $processes = New-Object System.Collections.Generic.List[object]
+    $Data['processes'] = $processes
+    # All processes are read and filtered here: no user text goes into WQL.
+    $found = Get-ManagementInstances 'Win32_Process' ''
+    $matched = New-Object System.Collections.Generic.List[object]
+    foreach ($proc in $found['Items']) {
+        if ($wanted.Count -eq 0 -or $wanted.ContainsKey(([string]$proc.Name).ToLowerInvariant())) { $matched.Add($proc) }
+    }
+    if ($matched.Count -eq 0) { return }
+    $servicesByPid = @{}
+    foreach ($service in (Get-ManagementInstances 'Win32_Service' 'ProcessId <> 0')['Items']) {
+        $serviceKey = [long]$service.ProcessId
+        if (-not $servicesByPid.ContainsKey($serviceKey)) {
+            $servicesByPid[$serviceKey] = New-Object System.Collections.Generic.List[object]
+        }
+        $servicesByPid[$serviceKey].Add([string]$service.Name)
+    }
+    foreach ($proc in $matched) {
+        $procId = [long]$proc.ProcessId
+        $serviceNames = New-Object System.Collections.Generic.List[object]
+        if ($servicesByPid.ContainsKey($procId)) { $serviceNames = $servicesByPid[$procId] }
+        $processes.Add([ordered]@{
+                name       = [string]$proc.Name
+                pid        = $procId
+                start_time = (Format-IsoTime $proc.CreationDate)
+                account    = (Get-ProcessAccount $proc $found['Cim'])
+                path       = $proc.ExecutablePath
+                services   = $serviceNames
+            })
+    }
+}
+
+function Invoke-EventQuery {
+    param($Op, $Data)
+    $log = Get-Field $Op 'log' 'Application'
+    if (-not ($log -is [string]) -or $log -eq '') {
+        throw (New-AgentException 'System.ArgumentException' "field 'log' must be a log name")
+    }
+    $providers = Get-ListField $Op 'providers'
+    $ids = Get-ListField $Op 'ids'
+    $since = Get-Field $Op 'since'
+    $sinceUtc = $null
+    $maxEvents = Get-Field $Op 'max_events'
+    $events = New-Object System.Collections.Generic.List[object]
+    $Data['events'] = $events
+
+    $filter = @{ LogName = $log }
+    if ($providers.Count -gt 0) {
+        $providerNames = New-Object System.Collections.Generic.List[string]
+        foreach ($p in $providers) {
+            if (-not ($p -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'providers' must be a list of strings") }
+            $providerNames.Add($p)
+        }
+        $filter['ProviderName'] = $providerNames.ToArray()
+    }
+    if ($ids.Count -gt 0) {
+        $idList = New-Object System.Collections.Generic.List[int]
+        foreach ($id in $ids) { $idList.Add([int](ConvertTo-CheckedInteger $id 'ids' 0 65535)) }
+        $filter['Id'] = $idList.ToArray()
+    }
+    if ($null -ne $since) {
+        if (-not ($since -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'since' must be an ISO 8601 string or null") }
+        $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal
+        $sinceUtc = [System.DateTimeOffset]::Parse($since, $Invariant, $styles).UtcDateTime
+        # Get-WinEvent turns StartTime into text with ToString() and parses it
+        # back as local time, dropping the kind and the milliseconds: hand it
+        # local time, and apply the exact bound below.
+        $filter['StartTime'] = $sinceUtc.ToLocalTime()
+    }
+    $query = @{ FilterHashtable = $filter; ErrorAction = 'Stop' }
+    if ($null -ne $maxEvents) {
+        $limit = [long](ConvertTo-CheckedInteger $maxEvents 'max_events' 0 ([decimal][long]::MaxValue))
+        # Get-WinEvent rejects -MaxEvents 0; zero events asked means none returned.
+        if ($limit -eq 0) { return }
+        $query['MaxEvents'] = $limit
+    }
+
+    $records = @()
+    try {
+        $records = @(Get-WinEvent @query)
+    }
+    catch {
+        # Get-WinEvent reports "nothing matched" as an error; for this
+        # protocol it is an empty list. Any other error fails the operation.
+        $errorId = [string]$_.FullyQualifiedErrorId
+        if ($errorId -like 'NoMatchingEventsFound*') { $records = @() }
+        else { throw }
+    }
+    # Get-WinEvent returns newest first.
+    foreach ($record in $records) {
+        if ($null -ne $sinceUtc -and $null -ne $record.TimeCreated -and
+            $record.TimeCreated.ToUniversalTime() -lt $sinceUtc) { continue }
+        $properties = New-Object System.Collections.Generic.List[object]
+        if ($null -ne $record.Properties) {
+            foreach ($property in $record.Properties) { $properties.Add((ConvertTo-PlainValue $property.Value)) }
+        }
+        $level = $null
+        if ($null -ne $record.Level) { $level = [int]$record.Level }
+        $events.Add([ordered]@{
+                log        = $record.LogName
+                provider   = $record.ProviderName
+                id         = $record.Id
+                level      = $level
+                time       = (Format-IsoTime $record.TimeCreated)
+                record_id  = $record.RecordId
+                machine    = $record.MachineName
+                properties = $properties
+            })
+    }
+}
+
+# ---------------------------------------------------------------------------
+# Batch driver.
+# ---------------------------------------------------------------------------
+
+function Invoke-AgentOp {
+    param([string]$Name, $Op, $Data)
+    switch -CaseSensitive ($Name) {
+        'reg_read' { Invoke-RegRead $Op $Data }
+        'reg_set' { Invoke-RegSet $Op $Data }
+        'reg_delete_value' { Invoke-RegDeleteValue $Op $Data }
+        'reg_create_key' { Invoke-RegCreateKey $Op $Data }
+        'reg_delete_key' { Invoke-RegDeleteKey $Op $Data }
+        'path_stat' { Invoke-PathStat $Op $Data }
+        'dir_ensure' { Invoke-DirEnsure $Op $Data }
+        'dir_remove' { Invoke-DirRemove $Op $Data }
+        'file_list' { Invoke-FileList $Op $Data }
+        'file_remove' { Invoke-FileRemove $Op $Data }
+        'os_facts' { Invoke-OsFacts $Op $Data }
+        'service_state' { Invoke-ServiceState $Op $Data }
+        'process_list' { Invoke-ProcessList $Op $Data }
+        'event_query' { Invoke-EventQuery $Op $Data }
+        default {
+            throw (New-AgentException 'System.NotSupportedException' ("Unknown operation '" + $Name + "'."))
+        }
+    }
+}
+
+# What the error's "path" names: the registry key (with the value name for
+# value operations), the file path, or for services and events the service
+# name and the log.
+function Get-ErrorPath {
+    param($Op, [string]$Name)
+    $key = Get-Field $Op 'key'
+    if ($null -ne $key) {
+        $text = [string]$key
+        if ($Name -eq 'reg_set' -or $Name -eq 'reg_delete_value') {
+            $valueName = Get-Field $Op 'name'
+            if ($null -ne $valueName) {
+                if ([string]$valueName -eq '') { $valueName = '(default)' }
+                $text = $text.TrimEnd([char]'\') + '\' + [string]$valueName
+            }
+        }
+        return $text
+    }
+    foreach ($field in @('path', 'name', 'log')) {
+        $value = Get-Field $Op $field
+        if ($value -is [string]) { return $value }
+    }
+    return $null
+}
+
+function New-ErrorInfo {
+    param([string]$OpName, $Op, $ErrorRecord)
+    $ex = $ErrorRecord.Exception
+    # Unwrap PowerShell's wrappers so the .NET type and message are reported
+    # (e.g. System.Security.SecurityException, not MethodInvocationException).
+    for ($depth = 0; $depth -lt 10; $depth++) {
+        if (($ex -is [System.Management.Automation.MethodInvocationException] -or
+                $ex -is [System.Reflection.TargetInvocationException]) -and $null -ne $ex.InnerException) {
+            $ex = $ex.InnerException
+        }
+        elseif ($ex -is [System.Management.Automation.ActionPreferenceStopException] -and
+            $null -ne $ex.ErrorRecord -and $null -ne $ex.ErrorRecord.Exception -and
+            -not [object]::ReferenceEquals($ex.ErrorRecord.Exception, $ex)) {
+            $ex = $ex.ErrorRecord.Exception
+        }
+        else {
+            break
+        }
+    }
+    $path = $null
+    try { $path = Get-ErrorPath $Op $OpName } catch { $path = $null }
+    return [ordered]@{
+        op      = $OpName
+        path    = $path
+        message = $ex.Message
+        type    = $ex.GetType().FullName
+        hresult = $ex.HResult
+    }
+}
+
+function Invoke-Batch {
+    param([string]$Json)
+    $batch = $null
+    try {
+        $batch = ConvertFrom-Json -InputObject $Json
+    }
+    catch {
+        return @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = ('malformed batch JSON: ' + $_.Exception.Message) })); Code = 1 }
+    }
+    if (-not ($batch -is [System.Management.Automation.PSCustomObject])) {
+        return @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = 'malformed batch: not a JSON object' })); Code = 1 }
+    }
+    $version = Get-Field $batch 'version'
+    if ([string]$version -ne '1') {
+        return @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = 'unsupported batch version' })); Code = 1 }
+    }
+    $opsValue = Get-Field $batch 'ops'
+    $stopOnError = Get-Field $batch 'stop_on_error' $true
+    if (-not ($opsValue -is [System.Collections.IList]) -or -not ($stopOnError -is [bool])) {
+        return @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = "malformed batch: 'ops' must be a list and 'stop_on_error' a boolean" })); Code = 1 }
+    }
+
+    $results = New-Object System.Collections.Generic.List[object]
+    $stopped = $false
+    foreach ($op in $opsValue) {
+        if ($stopped) {
+            $results.Add([ordered]@{ ok = $false; skipped = $true })
+            continue
+        }
+        $opName = ''
+        try {
+            $nameValue = Get-Field $op 'op'
+            if ($nameValue -is [string]) { $opName = $nameValue }
+            $data = [ordered]@{}
+            # Operations fill $data; anything they emit is discarded so stray
+            # pipeline output can neither reach stdout nor change the result.
+            $null = Invoke-AgentOp $opName $op $data
+            $results.Add([ordered]@{ ok = $true; data = $data })
+        }
+        catch {
+            $results.Add([ordered]@{ ok = $false; error = (New-ErrorInfo $opName $op $_) })
+            if ($stopOnError) { $stopped = $true }
+        }
+    }
+    # Serialised only once every operation has a result: never half a batch.
+    return @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; results = $results })); Code = 0 }
+}
+
+$outcome = $null
+try {
+    # Last object only: a stray output line would otherwise turn it into an array.
+    $outputs = @(Invoke-Batch $BatchJson)
+    $outcome = $outputs[$outputs.Count - 1]
+}
+catch {
+    $message = 'agent failure: ' + [string]$_.Exception.Message
+    $outcome = @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = $message })); Code = 1 }
+}
+[Console]::Out.WriteLine($outcome['Line'])
+exit $outcome['Code']

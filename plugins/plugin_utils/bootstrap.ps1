@@ -1,0 +1,35 @@
+# crashdump.windows bootstrap: fixed text, sent as -EncodedCommand.
+# Input lines: the agent script, the separator line, then one line of batch
+# JSON. The JSON is passed to the agent as an argument, never parsed as code.
+$ErrorActionPreference = 'Stop'
+$sep = '#crashdump.windows:batch#'
+$agentLines = New-Object System.Collections.Generic.List[string]
+$batchJson = $null
+$found = $false
+# $input can be enumerated only once: one pass, which stops after the JSON
+# line so an input stream left open cannot block the bootstrap.
+foreach ($line in $input) {
+    $text = ([string]$line).TrimEnd("`r")
+    if ($found) {
+        $batchJson = $text
+        break
+    }
+    elseif ($text -ceq $sep) {
+        $found = $true
+    }
+    else {
+        $agentLines.Add($text)
+    }
+}
+if (-not $found) {
+    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: batch separator line not found in input"}')
+    exit 1
+}
+try {
+    $agent = [ScriptBlock]::Create($agentLines -join "`n")
+}
+catch {
+    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: the agent script does not parse"}')
+    exit 1
+}
+& $agent $batchJson
