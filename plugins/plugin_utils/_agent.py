@@ -78,8 +78,9 @@ def decode_clixml(stderr):
 
 def describe_error(op, error):
     """A message naming the operation, what it acted on and the Windows error."""
+    # The agent's path already names the value (key\\name); fall back to the op's own.
     target = error.get("path") or op.get("key") or op.get("path") or ""
-    if op.get("name") is not None and op.get("key"):
+    if not error.get("path") and op.get("name") is not None and op.get("key"):
         target = "%s (value %r)" % (target, op["name"])
     if op.get("view"):
         target = "%s in the %s-bit registry view" % (target, op["view"])
