@@ -1,0 +1,250 @@
+"""The agent protocol executed against a lab host (docs/docsite/rst/agent_protocol.rst).
+
+``execute_batch(host, batch)`` returns the reply the real agent
+(plugins/plugin_utils/agent.ps1) would print: one result per operation, in
+order; after a failure with ``stop_on_error`` the rest report
+``{"ok": false, "skipped": true}``. A batch that is not a protocol batch at
+all raises BatchError (the agent then prints ``{"version": 1, "error": ...}``
+and exits 1). Where the agent leans on a Windows API, the lab answers as that
+API would: ``[IO.File]::Exists`` is false for a malformed path, so path_stat,
+file_list, file_remove and dir_remove see nothing there rather than failing.
+"""
+
+from __future__ import annotations
+
+from . import clock, errors, processes, sddl, winpath
+from .filesystem import ABSENT_STAT
+
+PROTOCOL_VERSION = 1
+EVENT_LOGS = ("Application", "System", "Security", "Setup")
+OS_ENV = ("SystemRoot", "ProgramData", "ProgramFiles", "ProgramW6432", "windir", "SystemDrive")
+_OS_FIELDS = ("hostname", "os_name", "version", "build", "arch", "is_64bit", "ps_version", "language_mode",
+              "system_root")
+# The agent runs as the connecting administrator: folders it creates are owned by Administrators.
+_AGENT_OWNER = "BA"
+# How GetOwner names the built-in accounts (users appear as HOSTNAME\name).
+_OWNER_NAMES = {"SYSTEM": "NT AUTHORITY\\SYSTEM", "LocalService": "NT AUTHORITY\\LOCAL SERVICE",
+                "NetworkService": "NT AUTHORITY\\NETWORK SERVICE"}
+
+
+class BatchError(ValueError):
+    pass
+
+
+def execute_batch(host, batch):
+    if not isinstance(batch, dict):
+        raise BatchError("malformed batch: not a JSON object")
+    if str(batch.get("version")) != str(PROTOCOL_VERSION):
+        raise BatchError("unsupported batch version")
+    ops = batch.get("ops")
+    stop_on_error = batch.get("stop_on_error", True)
+    if not isinstance(ops, list) or not isinstance(stop_on_error, bool):
+        raise BatchError("malformed batch: 'ops' must be a list and 'stop_on_error' a boolean")
+    results = []
+    stopped = False
+    for op in ops:
+        if stopped:
+            results.append({"ok": False, "skipped": True})
+            continue
+        op = op if isinstance(op, dict) else {}
+        name = op.get("op") if isinstance(op.get("op"), str) else ""
+        try:
+            handler = _OPS.get(name)
+            if handler is None:
+                raise errors.unknown_op(name)
+            results.append({"ok": True, "data": handler(host, _Args(op))})
+        except errors.WinError as e:
+            results.append({"ok": False, "error": {"op": name, "path": _error_path(op, name), "message": e.message,
+                                                   "type": e.type_name, "hresult": e.hresult}})
+            stopped = stop_on_error
+    return {"version": PROTOCOL_VERSION, "results": results}
+
+
+def _error_path(op, name):
+    """What an error names: the key (plus the value for value operations), else path, name or log."""
+    key = op.get("key")
+    if key is not None:
+        text = str(key)
+        if name in ("reg_set", "reg_delete_value") and op.get("name") is not None:
+            text = text.rstrip("\\") + "\\" + (str(op["name"]) or "(default)")
+        return text
+    return next((op[f] for f in ("path", "name", "log") if isinstance(op.get(f), str)), None)
+
+
+class _Args:
+    """An operation's fields; a missing or mistyped one is an ArgumentException."""
+
+    def __init__(self, op):
+        self._op = op
+
+    def get(self, name, kind, default=None, required=True):
+        value = self._op.get(name)
+        if value is None:
+            value = default
+        if value is None and not required:
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise errors.invalid_argument("field '%s' is missing or has the wrong type" % name)
+        return value
+
+    def raw(self, name):
+        return self._op.get(name)
+
+    def view(self):
+        return self.get("view", int, 64)
+
+    def existing_path(self):
+        """The normalised path, or None where Windows' Exists() would say false for any reason."""
+        try:
+            return winpath.norm(self.get("path", str))
+        except errors.WinError:
+            if not isinstance(self._op.get("path"), str):
+                raise
+            return None
+
+
+def _reg_read(host, a):
+    return host.registry.read(a.get("key", str), a.view())
+
+
+def _reg_set(host, a):
+    host.registry.set_value(a.get("key", str), a.view(), a.get("name", str), a.get("type", str), a.raw("data"))
+    return {}
+
+
+def _reg_delete_value(host, a):
+    return {"deleted": host.registry.delete_value(a.get("key", str), a.view(), a.get("name", str))}
+
+
+def _reg_create_key(host, a):
+    return {"created": host.registry.create(a.get("key", str), a.view())}
+
+
+def _reg_delete_key(host, a):
+    deleted, reason = host.registry.delete_key(a.get("key", str), a.view())
+    return {"deleted": deleted, "reason": reason}
+
+
+def _path_stat(host, a):
+    path = a.existing_path()
+    return host.files.stat(path) if path else dict(ABSENT_STAT)
+
+
+def _dir_ensure(host, a):
+    path = winpath.norm(a.get("path", str))
+    wanted = a.get("sddl", str, required=False)
+    if wanted is not None:
+        try:
+            sddl.validate(wanted)
+        except sddl.SddlError as e:
+            raise errors.invalid_argument("The SDDL form of the security descriptor is invalid: %s." % e) from e
+    files = host.files
+    created = files.make_dirs(path, _AGENT_OWNER)
+    changed = files.apply_sddl(path, wanted) if wanted is not None else False
+    return {"created": created, "sddl_changed": changed}
+
+
+def _dir_remove(host, a):
+    path = a.existing_path()
+    if path is None:
+        return {"removed": False, "reason": "absent"}
+    removed, reason = host.files.remove_dir(path)
+    return {"removed": removed, "reason": reason}
+
+
+def _file_list(host, a):
+    pattern = a.get("pattern", str, "*") or "*"
+    want_hash = a.get("sha256", bool, False)
+    path = a.existing_path()
+    files = host.files
+    entry = files.entry(path) if path else None
+    if entry is None or entry["type"] != "directory":
+        return {"exists": False, "files": []}
+    match = winpath.wildcard(pattern)
+    listed = []
+    for child in files.children(path):
+        info = files.entry(child)
+        leaf = winpath.name(child)
+        if info["type"] == "file" and match.match(leaf):
+            listed.append({"name": leaf, "path": winpath.join(path, leaf), "size": info["size"],
+                           "mtime": info["mtime"], "ctime": info["ctime"],
+                           "sha256": info["sha256"] if want_hash else None})
+    return {"exists": True, "files": listed}
+
+
+def _file_remove(host, a):
+    path = a.existing_path()
+    return {"removed": host.files.remove_file(path) if path else False}
+
+
+def _os_facts(host, a):
+    facts = {k: host.state["os"][k] for k in _OS_FIELDS}
+    facts["env"] = {name: host.state["env"].get(name) for name in OS_ENV}
+    return facts
+
+
+def _service_state(host, a):
+    name = a.get("name", str)
+    services = host.state["services"]
+    real = next((n for n in services if n.casefold() == name.casefold()), None)
+    if real is None:
+        return {"exists": False, "name": name, "display_name": None, "status": None, "start_mode": None,
+                "account": None, "pid": None}
+    svc = services[real]
+    return {"exists": True, "name": real, "display_name": svc["display_name"], "status": svc["status"],
+            "start_mode": svc["start_mode"], "account": svc["account"], "pid": svc["pid"]}
+
+
+def _owner_name(state, account):
+    return _OWNER_NAMES.get(account, "%s\\%s" % (state["os"]["hostname"], account))
+
+
+def _process_list(host, a):
+    names = a.get("names", list, [])
+    if not all(isinstance(n, str) for n in names):
+        raise errors.invalid_argument("field 'names' must be a list of strings")
+    wanted = {n.casefold() for n in names}
+    listed = []
+    for proc in host.state["processes"]:
+        if not wanted or proc["name"].casefold() in wanted:
+            listed.append(dict(processes.public(proc), account=_owner_name(host.state, proc["account"])))
+    return {"processes": listed}
+
+
+def _event_query(host, a):
+    log = a.get("log", str, "Application")
+    known = {e["log"].casefold() for e in host.state["events"]} | {n.casefold() for n in EVENT_LOGS}
+    if log.casefold() not in known:
+        raise errors.log_not_found(log)
+    providers = a.get("providers", list, [])
+    ids = a.get("ids", list, [])
+    if not all(isinstance(p, str) for p in providers):
+        raise errors.invalid_argument("field 'providers' must be a list of strings")
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 65535 for i in ids):
+        raise errors.invalid_argument("field 'ids' must be a list of integers from 0 to 65535")
+    since = a.get("since", str, required=False)
+    try:
+        since = clock.parse(since) if since is not None else None
+    except ValueError as e:
+        raise errors.invalid_argument("field 'since' must be an ISO 8601 string or null") from e
+    limit = a.get("max_events", int, required=False)
+    if limit is not None and limit < 0:
+        raise errors.invalid_argument("field 'max_events' must be an integer from 0")
+    wanted_providers = {p.casefold() for p in providers}
+    matched = [e for e in host.state["events"]
+               if e["log"].casefold() == log.casefold()
+               and (not providers or e["provider"].casefold() in wanted_providers)
+               and (not ids or e["id"] in ids)
+               and (since is None or clock.parse(e["time"]) >= since)]
+    matched.sort(key=lambda e: e["record_id"], reverse=True)
+    return {"events": matched[:limit] if limit is not None else matched}
+
+
+_OPS = {
+    "reg_read": _reg_read, "reg_set": _reg_set, "reg_delete_value": _reg_delete_value,
+    "reg_create_key": _reg_create_key, "reg_delete_key": _reg_delete_key,
+    "path_stat": _path_stat, "dir_ensure": _dir_ensure, "dir_remove": _dir_remove,
+    "file_list": _file_list, "file_remove": _file_remove,
+    "os_facts": _os_facts, "service_state": _service_state, "process_list": _process_list,
+    "event_query": _event_query,
+}

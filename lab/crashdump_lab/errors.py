@@ -1,0 +1,53 @@
+"""Failures of single agent operations, shaped like the exceptions the real
+agent (plugins/plugin_utils/agent.ps1) reports: .NET type name, message and
+HResult as the signed 32-bit value .NET gives."""
+
+from __future__ import annotations
+
+
+def _hresult(code):
+    return code - (1 << 32) if code & 0x80000000 else code
+
+
+class WinError(Exception):
+    def __init__(self, message, type_name, hresult):
+        super().__init__(message)
+        self.message = message
+        self.type_name = type_name
+        self.hresult = _hresult(hresult)
+
+
+def key_not_found():
+    # What RegOpenKeyEx reports for a missing key (ERROR_FILE_NOT_FOUND).
+    return WinError("The system cannot find the file specified.", "System.IO.FileNotFoundException", 0x80070002)
+
+
+def part_not_found(path):
+    return WinError("Could not find a part of the path '%s'." % path, "System.IO.DirectoryNotFoundException",
+                    0x80070003)
+
+
+def file_not_found(path):
+    return WinError("Could not find file '%s'." % path, "System.IO.FileNotFoundException", 0x80070002)
+
+
+def exists_as_file(path):
+    return WinError("Cannot create '%s' because a file or directory with the same name already exists." % path,
+                    "System.IO.IOException", 0x800700B7)
+
+
+def io_error(message):
+    return WinError(message, "System.IO.IOException", 0x80131620)
+
+
+def invalid_argument(message):
+    return WinError(message, "System.ArgumentException", 0x80070057)
+
+
+def unknown_op(name):
+    return WinError("Unknown operation '%s'." % name, "System.NotSupportedException", 0x80131515)
+
+
+def log_not_found(log):
+    return WinError('There is not an event log on the localhost computer that matches "%s".' % log,
+                    "System.Exception", 0x80131500)

@@ -1,0 +1,54 @@
+"""The Application log records WER writes for a crash: Event 1000
+("Application Error") and Event 1001 ("Windows Error Reporting", APPCRASH),
+with positional properties in the Windows 10 and later form."""
+
+from __future__ import annotations
+
+from . import clock
+
+APPLICATION = "Application"
+LEVEL_ERROR, LEVEL_INFORMATION = 2, 4
+
+
+def append(state, log, provider, event_id, level, when, properties):
+    """Add a record with the next record id; returns it."""
+    record_id = max([e["record_id"] for e in state["events"]] + [0]) + 1
+    event = {"log": log, "provider": provider, "id": event_id, "level": level, "time": clock.iso(when),
+             "record_id": record_id, "machine": state["os"]["hostname"], "properties": properties}
+    state["events"].append(event)
+    return event
+
+
+def _offset(crash):
+    # 32-bit processes report the offset in 8 digits, 64-bit ones in 16.
+    return "%0*x" % (16 if crash.is_64bit else 8, crash.address - crash.faulting.base)
+
+
+def _signature(crash):
+    """App, version, timestamp, module, module version, module timestamp, code, offset."""
+    app, module = crash.image_module, crash.faulting
+    return [crash.app_name, app.version_text, "%08x" % app.timestamp, module.name, module.version_text,
+            "%08x" % module.timestamp, "%08x" % crash.code, _offset(crash)]
+
+
+def application_error(state, crash, when):
+    """Event 1000: 15 values, pid in bare lower-case hex, start time as a 16-digit FILETIME."""
+    props = _signature(crash) + ["%x" % crash.pid, "%016x" % clock.filetime(crash.start_time),
+                                 crash.image_module.path, crash.faulting.path, crash.report_id, "", ""]
+    return append(state, APPLICATION, "Application Error", 1000, LEVEL_ERROR, when, props)
+
+
+def wer_report(state, crash, when, dump_path):
+    """Event 1001 (APPCRASH), as first logged for a report: bucket not yet known,
+    AttachedFiles with the WER temp files and the local dump when one was written."""
+    attached = ["C:\\ProgramData\\Microsoft\\Windows\\WER\\Temp\\WER%s.tmp.mdmp" % crash.report_id[:4].upper(),
+                "C:\\ProgramData\\Microsoft\\Windows\\WER\\Temp\\WER%s.tmp.WERInternalMetadata.xml"
+                % crash.report_id[4:8].upper()]
+    if dump_path:
+        attached.append(dump_path)
+    store = "C:\\ProgramData\\Microsoft\\Windows\\WER\\ReportQueue\\AppCrash_%s_%s_%s" % (
+        crash.app_name[:20], crash.report_id.replace("-", "")[:40], crash.report_id[:8])
+    props = (["", "0", "APPCRASH", "Not available", "0"] + _signature(crash) + ["", ""]
+             + ["\r\n".join("\\\\?\\" + p for p in attached), "\\\\?\\" + store, "", "0", crash.report_id,
+                "268435456", "", "0"])
+    return append(state, APPLICATION, "Windows Error Reporting", 1001, LEVEL_INFORMATION, when, props)

@@ -1,0 +1,169 @@
+"""The lab's side of a connection: what a Windows host reached over WinRM
+would do with a command, its standard input, a file put or a file fetch.
+
+The lab never runs PowerShell. It accepts exactly one command, the
+collection's bootstrap (PowerShell -EncodedCommand of
+plugins/plugin_utils/bootstrap.ps1), and standard input that starts with
+exactly plugins/plugin_utils/agent.ps1; the batch line after the separator is
+executed by the protocol executor. Transfers move in the winrm connection's
+sizes and every exchange is counted in the host's ``counters``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+
+from . import agent, errors, faults, state, winpath
+
+SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "plugins", "plugin_utils")
+COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+SEPARATOR = "#crashdump.windows:batch#"
+STDIN_CHUNK = 200_000  # winrm sends standard input in pieces of this size, one message each
+FETCH_CHUNK = 512 * 1024  # winrm fetch_file reads this much per command
+
+
+class ConnectionDropped(Exception):
+    """An armed fault fired: the connection is gone mid-operation."""
+
+
+class TransferError(Exception):
+    """A put or fetch the host refused (missing file, missing folder)."""
+
+
+def _lines(text):
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _script_lines(name):
+    with open(os.path.join(SCRIPTS_DIR, name), encoding="utf-8-sig") as f:
+        return _lines(f.read())
+
+
+class Transport:
+    def __init__(self, state_dir, host):
+        self.state_dir = state_dir
+        self.host = host
+
+    def _refusal(self, cmd, in_data):
+        """Why the host will not run this, or None."""
+        if not cmd.startswith(COMMAND_PREFIX):
+            return "the lab runs only the crashdump.windows bootstrap (%s<bootstrap.ps1>), not: %.200s" % (
+                COMMAND_PREFIX, cmd)
+        try:
+            script = base64.b64decode(cmd[len(COMMAND_PREFIX):].strip(), validate=True).decode("utf-16-le")
+        except (binascii.Error, UnicodeDecodeError):
+            return "the -EncodedCommand argument is not base64 of UTF-16LE text"
+        if _lines(script) != _script_lines("bootstrap.ps1"):
+            return "the encoded command is not plugins/plugin_utils/bootstrap.ps1"
+        if not in_data:
+            return "no standard input: expected the agent script, the separator and a batch line"
+        try:
+            text = in_data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "standard input is not UTF-8 text"
+        lines = _lines(text)
+        if SEPARATOR not in lines:
+            return "standard input has no separator line %s" % SEPARATOR
+        at = lines.index(SEPARATOR)
+        if lines[:at] != _script_lines("agent.ps1"):
+            return "the script before the separator is not plugins/plugin_utils/agent.ps1"
+        if len(lines) != at + 2:
+            return "exactly one batch line must follow the separator"
+        if not lines[at + 1].isascii():
+            return "the batch line is not pure ASCII"
+        return None
+
+    def exec_command(self, cmd, in_data):
+        """(rc, stdout, stderr) as the bootstrap and agent would produce them."""
+        in_data = in_data or b""
+        with state.open_host(self.state_dir, self.host) as lab:
+            counters = lab.state["counters"]
+            counters["round_trips"] += 1
+            counters["bytes_sent"] += len(cmd.encode("utf-8")) + len(in_data)
+            fault = faults.fire(lab.state, "exec")
+            if fault is not None and fault["phase"] == "before":
+                rc, out, err = None, b"", b""
+            else:
+                rc, out, err = self._run(lab, cmd, in_data)
+            counters["bytes_received"] += len(out) + len(err)
+        if fault is not None:
+            raise ConnectionDropped("lab fault: connection to %s dropped %s the command ran" % (
+                self.host, fault["phase"]))
+        return rc, out, err
+
+    def _run(self, lab, cmd, in_data):
+        why = self._refusal(cmd, in_data)
+        if why is not None:
+            return 1, b"", ("crashdump_lab: refused: %s\r\n" % why).encode("utf-8")
+        batch_line = _lines(in_data.decode("utf-8"))[-1]
+        try:
+            reply = agent.execute_batch(lab, json.loads(batch_line))
+            rc = 0
+        except (ValueError, agent.BatchError) as e:
+            reply, rc = {"version": agent.PROTOCOL_VERSION, "error": "agent: invalid batch: %s" % e}, 1
+        out = json.dumps(reply, ensure_ascii=True, separators=(",", ":")) + "\r\n"
+        return rc, out.encode("ascii"), b""
+
+    def put_file(self, data, path):
+        failure = None
+        with state.open_host(self.state_dir, self.host) as lab:
+            counters = lab.state["counters"]
+            counters["round_trips"] += max(1, -(-len(data) // STDIN_CHUNK))
+            counters["bytes_sent"] += len(data)
+            try:
+                lab.files.write_file(winpath.norm(path), data)
+            except errors.WinError as e:
+                failure = TransferError("put_file %s: %s" % (path, e.message))
+        if failure is not None:
+            raise failure
+
+    def fetch_file(self, path, out):
+        """Copy a lab file into the binary stream ``out``, one round trip per
+        512 KiB chunk; like winrm it stops at the first short chunk, so a file
+        of an exact multiple of the chunk size costs one more (empty) chunk.
+        Returns False when ``path`` is a folder (nothing is written)."""
+        offset = 0
+        while True:
+            failure = None
+            with state.open_host(self.state_dir, self.host) as lab:
+                counters = lab.state["counters"]
+                counters["fetch_round_trips"] += 1
+                if faults.fire(lab.state, "fetch") is not None:
+                    failure = ConnectionDropped("lab fault: connection to %s dropped during fetch of %s after %d "
+                                                "bytes" % (self.host, path, offset))
+                else:
+                    try:
+                        chunk = _chunk(lab, path, offset)
+                    except TransferError as e:
+                        failure = e
+                    else:
+                        counters["fetch_bytes"] += len(chunk or b"")
+            if failure is not None:
+                raise failure
+            if chunk is None:
+                return False
+            out.write(chunk)
+            if len(chunk) < FETCH_CHUNK:
+                return True
+            offset += len(chunk)
+
+
+def _chunk(lab, path, offset):
+    """The chunk at ``offset``, or None for a folder."""
+    files = lab.files
+    try:
+        entry = files.entry(winpath.norm(path))
+    except errors.WinError as e:
+        raise TransferError("fetch_file %s: %s" % (path, e.message)) from e
+    if entry is None:
+        raise TransferError("fetch_file %s: the file does not exist" % path)
+    if entry["type"] == "directory":
+        return None
+    return files.read_file(winpath.norm(path), offset, FETCH_CHUNK)
