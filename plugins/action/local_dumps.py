@@ -77,6 +77,7 @@ class ActionModule(WindowsAgentAction):
         account=dict(type="str", default="SYSTEM"),
         allow_sensitive_image=dict(type="bool", default=False),
         allow_global_full_dump=dict(type="bool", default=False),
+        unrecorded=dict(type="str", default="remove", choices=["remove", "keep"]),
     )
 
     def validate(self, args):
@@ -171,7 +172,7 @@ class ActionModule(WindowsAgentAction):
             if folder_ops and not any(cs.record is record and cs.ops for cs in changesets):
                 journal.save(record)
         else:
-            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard)
+            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"])
 
         reg_ops = [op for cs in changesets for op in cs.ops]
         apply_ops = journal.save_ops() + reg_ops + folder_ops + journal.forget_ops()
@@ -227,7 +228,7 @@ class ActionModule(WindowsAgentAction):
                 record.remember_dir(path)
         return [{"op": "dir_ensure", "path": folder, "sddl": sddl}]
 
-    def _plan_absent(self, exe, snap, journal, record, guard):
+    def _plan_absent(self, exe, snap, journal, record, guard, unrecorded):
         key = _wer.image_key(exe)
         changesets, folder_ops = [], []
         if journal.has(record.name):
@@ -236,7 +237,7 @@ class ActionModule(WindowsAgentAction):
             changesets.append(cs)
             folder_ops = [{"op": "dir_remove", "path": d} for d in reversed(record.dirs)]
             journal.forget(record.name)
-        else:
+        elif unrecorded == "remove":
             # Configured by hand: remove only the values this module manages.
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
             for view in (64, 32):

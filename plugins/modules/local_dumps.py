@@ -15,8 +15,9 @@ description:
   - Before changing anything it records on the host, under C(HKLM\\SOFTWARE\\crashdump.windows\\Undo), each value
     it will touch (type and data, or absence) and each key and folder it will create. O(state=absent) restores
     exactly that, deletes only keys it created that are empty, and forgets the record.
-  - Without such a record (LocalDumps configured by hand), O(state=absent) removes only C(DumpFolder),
-    C(DumpCount), C(DumpType) and C(CustomDumpFlags) from the image key, and the key if that leaves it empty.
+  - Without such a record (LocalDumps configured by hand, or already restored), O(state=absent) removes only
+    C(DumpFolder), C(DumpCount), C(DumpType) and C(CustomDumpFlags) from the image key, and the key if that leaves
+    it empty; with O(unrecorded=keep) it leaves them.
 options:
   exe:
     description:
@@ -100,6 +101,15 @@ options:
     description: Allow O(dump_type=full) on the global key.
     type: bool
     default: false
+  unrecorded:
+    description:
+      - What O(state=absent) does when the host holds no record of this module's changes for the image.
+      - V(remove) removes the values this module manages (see the description).
+      - V(keep) changes nothing, so running an undo twice never removes settings that were there before the first
+        change. The P(crashdump.windows.cleanup#role) role uses this.
+    type: str
+    choices: [remove, keep]
+    default: remove
 extends_documentation_fragment:
   - crashdump.windows.attributes
 notes:

@@ -1,0 +1,219 @@
+"""crashdump.windows.local_dumps through ansible-playbook against lab hosts."""
+
+import json
+
+import pytest
+
+LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
+LD32 = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
+UNDO = "HKLM\\SOFTWARE\\crashdump.windows\\Undo"
+
+ENABLE = """
+- crashdump.windows.local_dumps:
+    exe: {exe}
+    dump_folder: C:\\WER
+    dump_count: 10
+    dump_type: full
+"""
+DISABLE = """
+- crashdump.windows.local_dumps:
+    exe: {exe}
+    state: absent
+"""
+
+FOREIGN = {
+    "registry": {
+        LD: {"values": {"DumpFolder": {"type": "REG_EXPAND_SZ", "data": "%LOCALAPPDATA%\\CrashDumps"},
+                        "DumpType": {"type": "REG_DWORD", "data": 1}}},
+        LD + "\\netsh.exe": {"values": {"DumpCount": {"type": "REG_SZ", "data": "5"},
+                                        "Vendor": {"type": "REG_BINARY", "data": "00ff10"}}},
+        LD32: {"values": {"DumpType": {"type": "REG_DWORD", "data": 0},
+                          "CustomDumpFlags": {"type": "REG_DWORD", "data": 6}}},
+    }
+}
+
+
+def key(reg, path):
+    """Case-insensitive lookup of a key in a lab registry dump."""
+    for k, v in reg.items():
+        if k.casefold() == path.casefold():
+            return v
+    return None
+
+
+def warnings(proc):
+    """Ansible prints a result's warnings itself, outside the result; unwrap its lines."""
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def only(results):
+    assert len(results) == 1, results
+    return results[0][1]
+
+
+def test_enable_clean_host_configures_both_views_guard_and_folder(lab):
+    lab.host("win")
+    before_rt = lab.stats("win")["round_trips"]
+    proc = lab.play(ENABLE.format(exe="netsh.exe"))
+    res = only(proc.results)
+    assert res["changed"] is True
+    reg = lab.registry("win")
+    for root in (LD, LD32):
+        values = key(reg, root + "\\netsh.exe")["values"]
+        assert values["DumpFolder"] == {"type": "REG_EXPAND_SZ", "data": "C:\\WER"}
+        assert values["DumpCount"] == {"type": "REG_DWORD", "data": 10}
+        assert values["DumpType"] == {"type": "REG_DWORD", "data": 2}
+        assert key(reg, root)["values"]["DumpCount"] == {"type": "REG_DWORD", "data": 0}
+    assert key(reg, UNDO)["values"]
+    folder = lab.state("win")["files"]["C:\\WER"]
+    assert folder["type"] == "directory" and folder["sddl"].startswith("O:BAG:SYD:P")
+    assert res["dump_scope"] == "image"
+    assert res["effective"]["dump_type"] == "full" and res["effective"]["dump_folder"] == "C:\\WER"
+    assert "global DumpCount=0 was set to keep dumps to netsh.exe" in warnings(proc)
+    assert lab.stats("win")["round_trips"] - before_rt == 2
+
+    again = lab.play(ENABLE.format(exe="netsh.exe"))
+    assert only(again.results)["changed"] is False
+    assert lab.stats("win")["round_trips"] - before_rt == 3
+
+
+def test_check_mode_changes_nothing_and_predicts_change(lab):
+    lab.host("win")
+    start = lab.state("win")
+    proc = lab.play(ENABLE.format(exe="netsh.exe"), "--check", "--diff")
+    assert only(proc.results)["changed"] is True
+    after = lab.state("win")
+    assert after["registry"] == start["registry"] and after["files"] == start["files"]
+    # The callback prints the diff itself, as a unified diff of the two sides.
+    assert '+"DumpType"=REG_DWORD:2 (0x2)' in proc.stdout
+    assert "LocalDumps\\netsh.exe] (32-bit view)" in proc.stdout
+
+
+@pytest.mark.parametrize("overlay", [None, FOREIGN], ids=["clean", "foreign"])
+def test_enable_then_absent_restores_byte_for_byte(lab, overlay):
+    lab.host("win", overlay)
+    start = lab.state("win")
+    lab.play(ENABLE.format(exe="netsh.exe"))
+    assert lab.registry("win") != start["registry"]
+    res = only(lab.play(DISABLE.format(exe="netsh.exe")).results)
+    assert res["changed"] is True
+    end = lab.state("win")
+    assert json.dumps(end["registry"], sort_keys=True) == json.dumps(start["registry"], sort_keys=True)
+    assert end["files"] == start["files"]
+    # Undoing twice must not eat what was there before the first change.
+    keep = DISABLE.format(exe="netsh.exe") + "    unrecorded: keep\n"
+    assert only(lab.play(keep).results)["changed"] is False
+    assert lab.registry("win") == start["registry"]
+
+
+def test_foreign_global_key_gets_no_guard(lab):
+    lab.host("win", FOREIGN)
+    res = only(lab.play(ENABLE.format(exe="netsh.exe")).results)
+    reg = lab.registry("win")
+    assert "DumpCount" not in key(reg, LD)["values"]
+    assert key(reg, LD + "\\netsh.exe")["values"]["Vendor"] == {"type": "REG_BINARY", "data": "00ff10"}
+    assert res["dump_scope"] == "all_processes"
+
+
+def test_guard_is_shared_and_leaves_with_the_last_image(lab):
+    lab.host("win")
+    start = lab.registry("win")
+    lab.play(ENABLE.format(exe="a.exe") + ENABLE.format(exe="b.exe"))
+    lab.play(DISABLE.format(exe="a.exe"))
+    reg = lab.registry("win")
+    assert key(reg, LD)["values"]["DumpCount"]["data"] == 0
+    assert key(reg, LD + "\\a.exe") is None and key(reg, LD + "\\b.exe") is not None
+    lab.play(DISABLE.format(exe="b.exe"))
+    assert lab.registry("win") == start
+
+
+def test_absent_without_record_removes_only_managed_values(lab):
+    lab.host("win", {"registry": {LD + "\\app.exe": {"values": {
+        "DumpType": {"type": "REG_DWORD", "data": 2}, "Owner": {"type": "REG_SZ", "data": "ops"}}}}})
+    res = only(lab.play(DISABLE.format(exe="app.exe")).results)
+    assert res["changed"] is True
+    assert key(lab.registry("win"), LD + "\\app.exe")["values"] == {"Owner": {"type": "REG_SZ", "data": "ops"}}
+
+
+def test_x86_host_has_only_the_native_view(lab):
+    lab.host("x86", arch="x86")
+    proc = lab.play(ENABLE.format(exe="netsh.exe"))
+    reg = lab.registry("x86")
+    assert key(reg, LD + "\\netsh.exe") is not None
+    assert not any("wow6432node" in k.casefold() for k in reg)
+    assert "32-bit Windows has no WOW64 registry view" in warnings(proc)
+
+
+def test_hostile_but_valid_names_are_inert_data(lab):
+    lab.host("win")
+    exe = "a$(Stop-Computer)';b`c.exe"
+    lab.play(ENABLE.format(exe=json.dumps(exe)))
+    assert key(lab.registry("win"), LD + "\\" + exe) is not None
+
+
+@pytest.mark.parametrize("args, message", [
+    ("exe: C:\\\\Windows\\\\netsh.exe", "is a path"),
+    ("exe: '*.exe'", "wildcard"),
+    ("exe: 'a|b.exe'", "forbids"),
+    ("exe: '  '", "empty"),
+    ("exe: lsass.exe", "sensitive"),
+    ("dump_type: full", "allow_global_full_dump"),
+    ("exe: x.exe\n    dump_count: 5000", "between 0 and 1000"),
+    ("exe: x.exe\n    dump_type: mini\n    custom_dump_flags: [WithHandleData]", "only used with dump_type=custom"),
+    ("exe: x.exe\n    dump_type: custom\n    custom_dump_flags: [NoSuchFlag]", "unknown MINIDUMP_TYPE"),
+    ("exe: x.exe\n    dump_folder: relative\\\\dir", "absolute path"),
+    ("exe: x.exe\n    dump_folder: '%LOCALAPPDATA%\\\\D'\n    create_folder: true", "literal path"),
+    ("exe: x.exe\n    state: absent\n    dump_count: 3", "only apply with state=present"),
+    ("exe: x.exe\n    bogus: 1", "Unsupported parameters"),
+])
+def test_bad_input_fails_before_touching_the_host(lab, args, message):
+    lab.host("win")
+    before = lab.stats("win")["round_trips"]
+    proc = lab.play("- crashdump.windows.local_dumps:\n    %s\n" % args, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout
+    assert lab.stats("win")["round_trips"] == before
+
+
+def test_custom_flags_by_name_and_number(lab):
+    lab.host("win")
+    lab.play("""
+- crashdump.windows.local_dumps:
+    exe: a.exe
+    dump_type: custom
+    custom_dump_flags: [WithHandleData, MiniDumpWithThreadInfo]
+    registry_views: [64]
+- crashdump.windows.local_dumps:
+    exe: b.exe
+    dump_type: '0'
+    custom_dump_flags: 0x121
+    registry_views: [64]
+""")
+    reg = lab.registry("win")
+    assert key(reg, LD + "\\a.exe")["values"]["CustomDumpFlags"]["data"] == 0x1004
+    assert key(reg, LD + "\\b.exe")["values"]["CustomDumpFlags"]["data"] == 0x121
+    assert key(reg, LD32 + "\\a.exe") is None
+
+
+def test_postmortem_debugger_and_disabled_wer_warn(lab):
+    lab.host("win", {"registry": {
+        "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\AeDebug": {"values": {
+            "Auto": {"type": "REG_SZ", "data": "1"},
+            "Debugger": {"type": "REG_SZ", "data": "procdump.exe -accepteula -j C:\\dumps %ld %ld %p"}}},
+        "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting": {"values": {
+            "Disabled": {"type": "REG_DWORD", "data": 1}}}}})
+    text = warnings(lab.play(ENABLE.format(exe="netsh.exe"), "--check"))
+    assert "the postmortem debugger runs instead of WER" in text
+    assert "Windows Error Reporting is disabled" in text
+
+
+def test_crash_writes_full_dump_after_enable_and_none_after_cleanup(lab):
+    lab.host("win")
+    lab.play(ENABLE.format(exe="netsh.exe"))
+    out = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4242"))
+    assert out["dump"]["path"].casefold() == "c:\\wer\\netsh.exe.4242.dmp"
+    other = json.loads(lab.labctl("crash", "win", "notepad.exe", "--pid", "77"))
+    assert other["dump"] is None
+    lab.play(DISABLE.format(exe="netsh.exe"))
+    again = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4243"))
+    assert again["dump"] is None
