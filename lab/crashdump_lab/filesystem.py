@@ -81,9 +81,9 @@ class FileSystem:
             return None
         if entry["type"] == "directory":
             return entry["sddl"]
-        folder = winpath.parent(self.real(path))
-        parts = sddl.split(self._files[self.real(folder)]["sddl"])
-        return sddl.inherit(self._files[self.real(folder)]["sddl"], False, parts.get("O", "BA"), parts.get("G"))
+        folder_sddl = self.entry(winpath.parent(self.real(path)))["sddl"]
+        parts = sddl.split(folder_sddl)
+        return sddl.inherit(folder_sddl, False, parts.get("O", "BA"), parts.get("G"))
 
     def stat(self, path):
         entry = self.entry(path)

@@ -125,7 +125,7 @@ def _rights_text(mask):
 
 
 def inherit(parent_sddl, container, owner, group=None):
-    """The descriptor a new folder (``container``) or file gets below ``parent_sddl``.
+    """The descriptor a new folder (``container``) or file created by ``owner`` gets below ``parent_sddl``.
 
     Effective inherited ACEs get the ID flag and generic rights mapped to file
     rights; CREATOR OWNER becomes ``owner``; NP stops further propagation.
@@ -149,7 +149,8 @@ def inherit(parent_sddl, container, owner, group=None):
                     aces.append([kind, "".join(keep) + "ID", mapped, obj, inh, who])
             elif container and oi and not np:
                 aces.append([kind, "OIIOID", rights, obj, inh, who])
-    child = {"O": owner, "G": group or parts.get("G") or "SY",
+    # The group of a new object comes from the creator's token; the creator stands in for it.
+    child = {"O": owner, "G": group or owner,
              "D": "AI" + "".join("(%s)" % ";".join(a) for a in aces)}
     return join(child)
 
