@@ -70,7 +70,7 @@ class ActionModule(WindowsAgentAction):
         dump_count=dict(type="int"),
         dump_type=dict(type="str", choices=["custom", "mini", "full", "0", "1", "2"]),
         custom_dump_flags=dict(type="raw"),
-        registry_views=dict(type="list", elements="int", choices=[64, 32], default=[64, 32]),
+        registry_views=dict(type="list", elements="int", choices=[64, 32]),
         create_folder=dict(type="bool"),
         folder_acl=dict(type="str", default=DEFAULT_FOLDER_SDDL),
         limit_to_image=dict(type="bool", default=True),
@@ -96,7 +96,7 @@ class ActionModule(WindowsAgentAction):
             if given:
                 raise ModuleFailure("%s only apply with state=present" % ", ".join(given))
             return
-        if not args["registry_views"]:
+        if args["registry_views"] == []:
             raise ModuleFailure("registry_views must name at least one view (64, 32)")
         if args["dump_count"] is not None and not 0 <= args["dump_count"] <= 1000:
             raise ModuleFailure("dump_count must be between 0 and 1000, got %d" % args["dump_count"])
@@ -146,7 +146,8 @@ class ActionModule(WindowsAgentAction):
         ops += [read_op(_wer.WER_KEY, 64), read_op(_wer.WER_POLICY_KEY, 64),
                 read_op(_wer.AEDEBUG_KEY, 64), read_op(_wer.AEDEBUG_KEY, 32),
                 {"op": "service_state", "name": "WerSvc"}]
-        ops += [{"op": "path_stat", "path": p} for p in folder_chain]
+        drive = folder_chain[0].split("\\")[0] + "\\" if folder_chain else None
+        ops += [{"op": "path_stat", "path": p} for p in ([drive] if drive else []) + folder_chain]
         datas = self.read_batch(ops)
         facts = datas[0]
         snap = Snapshot()
@@ -154,8 +155,9 @@ class ActionModule(WindowsAgentAction):
         stats = {fold(op["path"]): d for op, d in zip(ops, datas) if op["op"] == "path_stat"}
         service = next(d for op, d in zip(ops, datas) if op["op"] == "service_state")
 
-        views = [v for v in args["registry_views"] if facts.get("is_64bit") or v == 64]
-        if len(views) < len(args["registry_views"]):
+        asked = args["registry_views"] or [64, 32]
+        views = [v for v in asked if facts.get("is_64bit") or v == 64]
+        if args["registry_views"] and len(views) < len(asked):
             self.warn("32-bit Windows has no WOW64 registry view: only the native view is configured")
         journal = Journal(snap)
         record = journal.record(RECORD_PREFIX + scope)
@@ -165,6 +167,8 @@ class ActionModule(WindowsAgentAction):
         folder_ops = []
         if args["state"] == "present":
             changesets = self._plan_present(args, snap, journal, record, guard, views)
+            if drive and not stats[fold(drive)].get("exists"):
+                raise ModuleFailure("dump_folder %s: the drive %s does not exist on the host" % (folder, drive))
             folder_ops = self._plan_folder(folder_chain, stats, record, args["folder_acl"])
             for cs in changesets:
                 if cs.ops:
@@ -175,7 +179,11 @@ class ActionModule(WindowsAgentAction):
             changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"])
 
         reg_ops = [op for cs in changesets for op in cs.ops]
-        apply_ops = journal.save_ops() + reg_ops + folder_ops + journal.forget_ops()
+        # A folder that cannot be created stops the batch before the registry changes.
+        if args["state"] == "present":
+            apply_ops = journal.save_ops() + folder_ops + reg_ops
+        else:
+            apply_ops = reg_ops + folder_ops + journal.forget_ops()
         changed = bool(apply_ops)
         result = {"changed": changed}
         folder_result = {}

@@ -55,11 +55,11 @@ options:
   registry_views:
     description:
       - The registry views to write. V(64) is the native view, V(32) the WOW64 view (C(Wow6432Node)).
-      - Both by default, as the Microsoft guidance does. On 32-bit Windows only the native view exists.
+      - Both by default, as the Microsoft guidance does. On 32-bit Windows only the native view exists; the default
+        then writes it alone, and an explicit V(32) is dropped with a warning.
     type: list
     elements: int
     choices: [64, 32]
-    default: [64, 32]
   create_folder:
     description:
       - Create O(dump_folder) if it does not exist, with the ACL O(folder_acl).
@@ -75,7 +75,7 @@ options:
       - The trade-off is that no account can delete another account's dump, so if WER needs to delete an old dump
         written by another account to honour C(DumpCount), it cannot; widen the ACL if that matters to you.
     type: str
-    default: O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;0x1000a3;;;AU)(A;OICIIO;FA;;;CO)
+    default: "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;0x1000a3;;;AU)(A;OICIIO;FA;;;CO)"
   limit_to_image:
     description:
       - The bare existence of the C(LocalDumps) key makes every process on the host write mini dumps. When this

@@ -137,7 +137,7 @@ def test_absent_without_record_removes_only_managed_values(lab):
 
 def test_x86_host_has_only_the_native_view(lab):
     lab.host("x86", arch="x86")
-    proc = lab.play(ENABLE.format(exe="netsh.exe"))
+    proc = lab.play(ENABLE.format(exe="netsh.exe") + "    registry_views: [64, 32]\n")
     reg = lab.registry("x86")
     assert key(reg, LD + "\\netsh.exe") is not None
     assert not any("wow6432node" in k.casefold() for k in reg)
@@ -217,3 +217,11 @@ def test_crash_writes_full_dump_after_enable_and_none_after_cleanup(lab):
     lab.play(DISABLE.format(exe="netsh.exe"))
     again = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4243"))
     assert again["dump"] is None
+
+
+def test_missing_drive_fails_before_any_change(lab):
+    lab.host("win")
+    start = lab.state("win")
+    proc = lab.play(ENABLE.format(exe="netsh.exe").replace("C:\\WER", "Q:\\WER"), check=False)
+    assert "the drive Q:\\ does not exist on the host" in proc.stdout
+    assert lab.state("win")["registry"] == start["registry"]

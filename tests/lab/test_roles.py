@@ -1,0 +1,125 @@
+"""The enable and cleanup playbooks and roles, on seeded lab hosts, as users run them."""
+
+import json
+from pathlib import Path
+
+import ansible_runner
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
+CLEANUP = REPO / "playbooks" / "cleanup_crash_dumps.yml"
+LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
+IFEO = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options"
+
+SEEDS = {
+    "clean": None,
+    "foreign": {"registry": {
+        LD: {"values": {"DumpType": {"type": "REG_DWORD", "data": 1}}},
+        LD + "\\netsh.exe": {"values": {"DumpCount": {"type": "REG_DWORD", "data": 3},
+                                        "Note": {"type": "REG_MULTI_SZ", "data": ["a", "b"]}}},
+        IFEO + "\\netsh.exe": {"values": {"Debugger": {"type": "REG_SZ", "data": "vsjitdebugger.exe"},
+                                          "GlobalFlag": {"type": "REG_DWORD", "data": 0x1000},
+                                          "PageHeapFlags": {"type": "REG_SZ", "data": "0x2"}}},
+        IFEO + "\\netsh.exe\\UseFilter": {"values": {}},
+    }},
+}
+
+
+def canonical(state):
+    return json.dumps({"registry": state["registry"], "files": state["files"]}, sort_keys=True)
+
+
+def changed_count(proc):
+    """Tasks that reported a change, over all hosts."""
+    assert proc.results, proc.stdout
+    return sum(1 for _, result in proc.results if result.get("changed"))
+
+
+@pytest.fixture
+def hosts(lab):
+    for name, seed in SEEDS.items():
+        lab.host(name, seed)
+    lab.host("x86", arch="x86")
+    return list(lab.hosts)
+
+
+def test_enable_is_idempotent_and_cleanup_restores_every_host(lab, hosts):
+    start = {h: canonical(lab.state(h)) for h in hosts}
+    lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    assert all(canonical(lab.state(h)) != start[h] for h in hosts)
+    assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe")) == 0
+
+    enabled = {h: canonical(lab.state(h)) for h in hosts}
+    lab.playbook(CLEANUP, "-e", "exe=netsh.exe", "--check")
+    assert {h: canonical(lab.state(h)) for h in hosts} == enabled
+
+    lab.playbook(CLEANUP, "-e", "exe=netsh.exe")
+    assert {h: canonical(lab.state(h)) for h in hosts} == start
+    assert changed_count(lab.playbook(CLEANUP, "-e", "exe=netsh.exe")) == 0
+    assert {h: canonical(lab.state(h)) for h in hosts} == start
+
+
+def test_check_mode_enable_changes_nothing(lab, hosts):
+    start = {h: canonical(lab.state(h)) for h in hosts}
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", "--check")
+    assert changed_count(proc) > 0
+    assert {h: canonical(lab.state(h)) for h in hosts} == start
+
+
+def test_crash_dumps_full_after_enable_and_none_after_cleanup(lab):
+    lab.host("win")
+    lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    out = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4660"))
+    assert out["dump"]["path"] == "C:\\WER\\netsh.exe.4660.dmp"
+    assert out["dump"]["dump_type"] == 2 and out["page_heap"] is True
+    lab.playbook(CLEANUP, "-e", "exe=netsh.exe")
+    assert json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4661"))["dump"] is None
+    # The dump written before cleanup is kept, and so is the folder holding it.
+    assert "C:\\WER\\netsh.exe.4660.dmp" in lab.state("win")["files"]
+
+
+def test_several_images_and_a_host_pattern(lab):
+    lab.host("a")
+    lab.host("b")
+    lab.playbook(ENABLE, "-e", json.dumps({"exe": ["one.exe", "two.exe"], "crashdump_hosts": "a"}))
+    reg_a, reg_b = lab.registry("a"), lab.registry("b")
+    assert LD + "\\one.exe" in reg_a and LD + "\\two.exe" in reg_a
+    assert LD not in reg_b
+
+
+def test_playbook_by_fqcn(lab):
+    lab.host("win")
+    lab.playbook("crashdump.windows.enable_crash_dumps", "-e", "exe=netsh.exe")
+    assert LD + "\\netsh.exe" in lab.registry("win")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({}, "missing required arguments: exe"),
+    ({"exe": "netsh.exe", "dump_type": "huge"}, "dump_type must be one of"),
+    ({"exe": "netsh.exe", "dump_count": "many"}, "dump_count"),
+    ({"exe": "C:\\Windows\\netsh.exe"}, "is a path"),
+])
+def test_bad_vars_are_rejected_before_any_host_is_touched(lab, extra, message):
+    lab.host("win")
+    before = lab.stats("win")["round_trips"]
+    proc = lab.playbook(ENABLE, check=False, extra_vars=extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert lab.stats("win")["round_trips"] == before
+
+
+def test_runner_with_survey_extra_vars(lab, tmp_path):
+    """AWX runs playbooks through ansible-runner; a survey gives typed extra vars."""
+    lab.host("win")
+    inventory = lab.inventory()
+    (tmp_path / "runner").mkdir()
+    survey = {"exe": "netsh.exe", "dump_folder": "C:\\Dumps", "dump_count": 5, "dump_type": "mini",
+              "page_heap": False}
+    result = ansible_runner.run(private_data_dir=str(tmp_path / "runner"), playbook=str(ENABLE),
+                                inventory=str(inventory), extravars=survey, envvars=lab.env, quiet=True)
+    assert result.status == "successful", result.stdout.read()
+    values = lab.registry("win")[LD + "\\netsh.exe"]["values"]
+    assert values["DumpFolder"]["data"] == "C:\\Dumps" and values["DumpCount"]["data"] == 5
+    assert values["DumpType"]["data"] == 1
+    assert not any(k.startswith(IFEO + "\\netsh.exe") for k in lab.registry("win"))
