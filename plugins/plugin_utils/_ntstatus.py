@@ -39,14 +39,19 @@ NTSTATUS = {
 SYSTEM_VICTIMS = frozenset(["ntdll.dll", "kernel32.dll", "kernelbase.dll"])
 
 
-def parse_code(value):
-    """An exception code from an int, ``c0000005``, ``0xC0000005`` or ``0x0xc0000005``."""
+def parse_hex(value):
+    """An int from an int or hex text of any width, with or without (repeated) ``0x``."""
     if isinstance(value, int):
-        return value & 0xFFFFFFFF
+        return value
     text = str(value).strip().lower()
     while text.startswith("0x"):
         text = text[2:]
-    return int(text, 16) & 0xFFFFFFFF
+    return int(text or "0", 16)
+
+
+def parse_code(value):
+    """An exception code from an int, ``c0000005``, ``0xC0000005`` or ``0x0xc0000005``."""
+    return parse_hex(value) & 0xFFFFFFFF
 
 
 def exception_name(code):

@@ -10,7 +10,7 @@ bug across releases stays one family.
 
 from __future__ import annotations
 
-from ._ntstatus import SYSTEM_VICTIMS, parse_code
+from ._ntstatus import SYSTEM_VICTIMS, parse_code, parse_hex
 
 
 def _norm_name(name):
@@ -22,15 +22,7 @@ def _norm_name(name):
 def _norm_offset(offset):
     if offset is None or offset == "":
         return "?"
-    return "0x%x" % (offset if isinstance(offset, int) else parse_code_wide(offset))
-
-
-def parse_code_wide(value):
-    """Hex text of any width (``0x0000000000005399``, ``5399``) as an int."""
-    text = str(value).strip().lower()
-    while text.startswith("0x"):
-        text = text[2:]
-    return int(text or "0", 16)
+    return "0x%x" % parse_hex(offset)
 
 
 def crash_signature(image, image_version, module, module_version, code, offset):
