@@ -22,12 +22,14 @@ import base64
 
 from . import clock, registry, sddl, winpath
 from .defaults import default_state
-from .state import open_host
+from .state import load_state, open_host
 
 
 def seed_host(state_dir, host, overlay, arch=None):
-    """Reset ``host`` to a clean default (``arch`` or the overlay's os.arch) and apply ``overlay``."""
-    arch = arch or overlay.get("os", {}).get("arch")
+    """Reset ``host`` to a clean default and apply ``overlay``. The architecture
+    is ``arch``, else the overlay's os.arch, else the host's current one (so
+    ``reset --arch`` then ``seed`` keeps it), else what the name says."""
+    arch = arch or overlay.get("os", {}).get("arch") or load_state(state_dir, host)["os"]["arch"]
     with open_host(state_dir, host, fresh=default_state(host, arch)) as lab:
         apply_overlay(lab, overlay)
         return lab.state

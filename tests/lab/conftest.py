@@ -1,5 +1,6 @@
-"""Fixtures for the lab tests: the lab package on sys.path, a private state
-directory per test (never lab/state), and the minidump reader."""
+"""Fixtures for the lab's own tests: a private state directory per test
+(never lab/state) and the minidump reader beside this file on sys.path.
+tests/conftest.py puts lab/ on sys.path."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import sys
 
 import pytest
 
-LAB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lab")
-for path in (LAB_DIR, os.path.dirname(os.path.abspath(__file__))):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 
 @pytest.fixture

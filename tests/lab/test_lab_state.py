@@ -126,6 +126,11 @@ def test_seed_starts_from_a_clean_host_and_takes_the_arch(state_dir):
     assert LD not in state["registry"] and state["os"]["arch"] == "x86"
 
 
+def test_seed_keeps_the_arch_of_a_reset_host(state_dir):
+    reset_host(state_dir, "box", "ARM64")
+    assert seed_host(state_dir, "box", {})["os"]["arch"] == "ARM64"
+
+
 def test_start_process_and_service(state_dir):
     with open_host(state_dir, HOST) as lab:
         proc = start_process(lab, "w3wp.exe", account="NetworkService", service="W3SVC")
