@@ -94,12 +94,14 @@ class Lab:
             hosts, "\n".join("    " + line for line in tasks.strip("\n").splitlines())))
         return self.playbook(book, *args, check=check, extra_vars=extra_vars)
 
-    def playbook(self, path, *args, check=True, extra_vars=None):
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(self.inventory()), str(path),
-               *map(str, args)]
+    def playbook(self, path, *args, check=True, extra_vars=None, inventory=None, env=None):
+        """Run a playbook on the lab's hosts (or ``inventory``); results parsed into ``proc.results``."""
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory or self.inventory()),
+               str(path), *map(str, args)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
-        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, cwd=str(REPO))
+        proc = subprocess.run(cmd, env=dict(self.env, **(env or {})), capture_output=True, text=True,
+                              cwd=str(REPO))
         proc.results = task_results(proc.stdout)
         if check and proc.returncode:
             raise AssertionError("ansible-playbook failed (rc=%d):\n%s\n%s" % (proc.returncode, proc.stdout,

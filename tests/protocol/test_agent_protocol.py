@@ -1,0 +1,147 @@
+"""The agent protocol, operation by operation, through the real transport.
+
+Against the lab by default. Set CRASHDUMP_WINDOWS_HOST to an inventory host
+(and CRASHDUMP_WINDOWS_INVENTORY to its inventory file) to run the same
+batches against a real Windows host over its winrm, psrp or ssh connection.
+The suite works under HKLM\\SOFTWARE\\crashdump.windows-test\\<run> and
+C:\\Windows\\Temp\\crashdump-test-<run>, and removes both at the end.
+"""
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REAL_HOST = os.environ.get("CRASHDUMP_WINDOWS_HOST")
+RUN = uuid.uuid4().hex[:8]
+ROOT = "HKLM\\SOFTWARE\\crashdump.windows-test"
+KEY = ROOT + "\\" + RUN
+HOSTILE = "a';$(Remove-Item C: -Recurse)`\"b"  # no backslash: it separates key names
+FOLDER = "C:\\Windows\\Temp\\crashdump-test-" + RUN
+SDDL = "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
+VALUES = [
+    ("sz", "REG_SZ", "plain \u00e9t\u00e9 \u65e5\u672c"),
+    ("expand", "REG_EXPAND_SZ", "%SystemRoot%\\WER"),
+    ("multi", "REG_MULTI_SZ", ["one", "", "three"]),
+    ("dword", "REG_DWORD", 0xFFFFFFFF),
+    ("qword", "REG_QWORD", 2 ** 64 - 1),
+    ("binary", "REG_BINARY", "00ff10"),
+    ("none", "REG_NONE", ""),
+    ("", "REG_SZ", "the default value"),
+]
+
+
+def reg(op, key=KEY, view=64, **kw):
+    return dict(op=op, key=key, view=view, **kw)
+
+
+BATCHES = {
+    "create": [reg("reg_create_key", key=KEY + "\\a\\" + HOSTILE)],
+    "write": [reg("reg_set", name=n, type=t, data=d) for n, t, d in VALUES]
+    + [reg("reg_read"), reg("reg_read", key=KEY + "\\a")],
+    "views": [reg("reg_create_key", view=32), reg("reg_set", view=32, name="v", type="REG_DWORD", data=32),
+              reg("reg_read", key=KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node"), view=64),
+              {"op": "os_facts"}],
+    "stop": [reg("reg_set", key=KEY + "\\missing", name="x", type="REG_SZ", data="y"),
+             reg("reg_read")],
+    "delete": [reg("reg_delete_value", name="sz"), reg("reg_delete_value", name="sz"),
+               reg("reg_delete_key", key=KEY + "\\a"),
+               reg("reg_delete_key", key=KEY + "\\a\\" + HOSTILE), reg("reg_delete_key", key=KEY + "\\a\\nothing")],
+    "files": [{"op": "dir_ensure", "path": FOLDER + "\\sub", "sddl": SDDL},
+              {"op": "dir_ensure", "path": FOLDER + "\\sub", "sddl": SDDL},
+              {"op": "path_stat", "path": FOLDER + "\\sub"},
+              {"op": "file_list", "path": FOLDER + "\\sub", "pattern": "*.dmp", "sha256": True},
+              {"op": "file_remove", "path": FOLDER + "\\sub\\absent.dmp"},
+              {"op": "dir_remove", "path": FOLDER + "\\sub"},
+              {"op": "dir_remove", "path": FOLDER},
+              {"op": "path_stat", "path": FOLDER}],
+    "host": [{"op": "os_facts"}, {"op": "service_state", "name": "WerSvc"},
+             {"op": "service_state", "name": "no-such-service-" + RUN},
+             {"op": "process_list", "names": ["no-such-image-%s.exe" % RUN]},
+             {"op": "event_query", "log": "Application", "providers": [], "ids": [1000], "since": None,
+              "max_events": 3},
+             {"op": "no_such_op"}],
+}
+CLEANUP = [reg("reg_delete_value", name=n) for n, _, _ in VALUES] + [
+    reg("reg_delete_value", view=32, name="v"), reg("reg_delete_key", view=32), reg("reg_delete_key"),
+    reg("reg_delete_key", key=ROOT)]
+
+
+def run_suite(lab, tmp_path, host, inventory=None):
+    data_file = tmp_path / "batches.json"
+    data_file.write_text(json.dumps({"batches": BATCHES, "cleanup": CLEANUP}))
+    tasks = ["    - crashdump_agent_batch:\n        ops: \"{{ batches['%s'] }}\"\n        stop_on_error: %s"
+             % (name, "false" if name == "host" else "true") for name in BATCHES]
+    tasks.append("    - crashdump_agent_batch:\n        ops: \"{{ cleanup }}\"\n        stop_on_error: false")
+    book = tmp_path / "protocol.yml"
+    book.write_text("- hosts: %s\n  gather_facts: false\n  vars_files: [%s]\n  tasks:\n%s\n"
+                    % (host, data_file, "\n".join(tasks)))
+    proc = lab.playbook(book, inventory=inventory, env={"ANSIBLE_ACTION_PLUGINS": str(HERE / "action_plugins")})
+    found = [r["results"] for _, r in proc.results]
+    assert len(found) == len(BATCHES) + 1, proc.stdout
+    return dict(zip(list(BATCHES) + ["cleanup"], found))
+
+
+@pytest.fixture
+def replies(lab, tmp_path):
+    if REAL_HOST:
+        return run_suite(lab, tmp_path, REAL_HOST, os.environ["CRASHDUMP_WINDOWS_INVENTORY"])
+    lab.host("win")
+    return run_suite(lab, tmp_path, "win")
+
+
+def data(result):
+    assert result["ok"], result
+    return result["data"]
+
+
+def test_every_operation(replies):
+    created = data(replies["create"][0])["created"]
+    assert [c.rsplit("\\", 1)[-1] for c in created][-2:] == ["a", HOSTILE]
+
+    write = replies["write"]
+    read = data(write[len(VALUES)])
+    got = {v["name"]: (v["type"], v["data"]) for v in read["values"]}
+    assert got == {n: (t, d) for n, t, d in VALUES}
+    assert read["subkeys"] == ["a"]
+    assert data(write[-1])["subkeys"] == [HOSTILE]
+
+    views = replies["views"]
+    if data(views[3])["is_64bit"]:
+        wow = data(views[2])
+        assert wow["exists"] and wow["values"] == [{"name": "v", "type": "REG_DWORD", "data": 32}]
+
+    stop = replies["stop"]
+    error = stop[0]["error"]
+    assert stop[0]["ok"] is False and error["op"] == "reg_set" and "missing" in error["path"]
+    assert error["message"] and error["type"]
+    assert stop[1] == {"ok": False, "skipped": True}
+
+    deleted = [data(r) for r in replies["delete"]]
+    assert deleted[0] == {"deleted": True} and deleted[1] == {"deleted": False}
+    assert deleted[2] == {"deleted": False, "reason": "not_empty"}
+    assert deleted[3] == {"deleted": True, "reason": None}
+    assert deleted[4] == {"deleted": False, "reason": "absent"}
+
+    files = [data(r) for r in replies["files"]]
+    assert [p.lower() for p in files[0]["created"]][-2:] == [FOLDER.lower(), FOLDER.lower() + "\\sub"]
+    assert files[1]["created"] == [] and files[1]["sddl_changed"] is False
+    assert files[2]["exists"] and files[2]["type"] == "directory"
+    assert files[3] == {"exists": True, "files": []}
+    assert files[4] == {"removed": False}
+    assert files[5]["removed"] and files[6]["removed"]
+    assert files[7]["exists"] is False
+
+    host = replies["host"]
+    facts = data(host[0])
+    assert facts["arch"] in ("AMD64", "x86", "ARM64") and facts["build"] > 0 and facts["env"]["SystemRoot"]
+    assert data(host[1])["exists"] is True and data(host[2])["exists"] is False
+    assert data(host[3])["processes"] == []
+    assert isinstance(data(host[4])["events"], list)
+    assert host[5]["ok"] is False and host[5]["error"]["op"] == "no_such_op"
+
+    assert all(r["ok"] for r in replies["cleanup"][-4:]), replies["cleanup"]
