@@ -23,8 +23,6 @@ from .minidump import DEFAULT_FULL_SIZE
 from .seed import seed_host
 from .state import default_state_dir, load_state, open_host, reset_host
 
-_ZERO_COUNTERS = {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0, "fetch_round_trips": 0, "fetch_bytes": 0}
-
 
 def _parser():
     p = argparse.ArgumentParser(prog="labctl", description="Simulated Windows hosts for crashdump.windows.")
@@ -97,7 +95,7 @@ def run(argv):
         if args.command == "stats":
             counters = dict(lab.state["counters"])
             if args.reset:
-                lab.state["counters"] = dict(_ZERO_COUNTERS)
+                lab.state["counters"] = dict.fromkeys(counters, 0)
             return counters
         return {"faults": faults.arm(lab.state, args.spec)}
 

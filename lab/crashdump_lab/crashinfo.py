@@ -15,7 +15,7 @@ import uuid
 
 from . import clock
 
-PAGE = 0x1000
+PAGE = 0x1000  # also the granularity of the memory a full dump holds
 _DLLS_64 = (("ntdll.dll", 0x1F8000), ("verifier.dll", 0x6C000), ("kernel32.dll", 0xC2000),
             ("KERNELBASE.dll", 0x3A4000), ("ucrtbase.dll", 0x11E000))
 _DLLS_32 = (("ntdll.dll", 0x1A3000), ("verifier.dll", 0x4E000), ("kernel32.dll", 0xF0000),

@@ -19,6 +19,7 @@ TRUSTED_INSTALLER = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478
 PROFILES = {
     "server2022": {"os_name": "Microsoft Windows Server 2022 Datacenter", "build": 20348, "product_type": 3,
                    "ps_version": "5.1.20348.2849", "product": "Windows Server 2022 Datacenter"},
+    # Windows 11 still says "Windows 10" in the registry's ProductName; only the build tells them apart.
     "win11": {"os_name": "Microsoft Windows 11 Enterprise", "build": 22631, "product_type": 1,
               "ps_version": "5.1.22621.4391", "product": "Windows 10 Enterprise"},
     "win10": {"os_name": "Microsoft Windows 10 Enterprise", "build": 19045, "product_type": 1,

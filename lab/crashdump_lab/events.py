@@ -10,11 +10,14 @@ APPLICATION = "Application"
 LEVEL_ERROR, LEVEL_INFORMATION = 2, 4
 
 
+def next_record_id(state):
+    return max([e["record_id"] for e in state["events"]] + [0]) + 1
+
+
 def append(state, log, provider, event_id, level, when, properties):
     """Add a record with the next record id; returns it."""
-    record_id = max([e["record_id"] for e in state["events"]] + [0]) + 1
     event = {"log": log, "provider": provider, "id": event_id, "level": level, "time": clock.iso(when),
-             "record_id": record_id, "machine": state["os"]["hostname"], "properties": properties}
+             "record_id": next_record_id(state), "machine": state["os"]["hostname"], "properties": properties}
     state["events"].append(event)
     return event
 

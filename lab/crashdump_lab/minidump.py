@@ -14,6 +14,7 @@ import hashlib
 import struct
 
 from . import clock
+from .crashinfo import PAGE
 
 SIGNATURE = 0x504D444D  # "MDMP"
 VERSION = 0xA793
@@ -25,7 +26,6 @@ CONTEXT_FLAGS = {"x86": 0x1003F, "AMD64": 0x10001F, "ARM64": 0x40000F}
 WITH_FULL_MEMORY = 0x2
 DEFAULT_FULL_SIZE = 1_500_000
 MODULE_ENTRY_SIZE = 108
-PAGE = 0x1000
 VS_FFI_SIGNATURE = 0xFEEF04BD
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 
-from . import clock, registry, sddl, winpath
+from . import clock, events, registry, sddl, winpath
 from .defaults import default_state
 from .state import load_state, open_host
 
@@ -47,7 +47,7 @@ def apply_overlay(lab, overlay):
                 state["processes"] = [p for p in state["processes"] if p["pid"] != proc["pid"]] + [proc]
         elif section == "events":
             for event in value:
-                event.setdefault("record_id", max([e["record_id"] for e in state["events"]] + [0]) + 1)
+                event.setdefault("record_id", events.next_record_id(state))
                 state["events"].append(event)
         elif isinstance(value, dict) and isinstance(state.get(section), dict):
             _merge(state[section], value)

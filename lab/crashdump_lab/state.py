@@ -36,7 +36,8 @@ def _paths(state_dir, host):
 
 
 class Host:
-    """A host's state opened for one operation; registry and files are views on it."""
+    """A host's state opened for one operation. ``registry`` and ``files`` give
+    a fresh view on that state at each access (views index names when made)."""
 
     def __init__(self, name, state, blob_dir):
         self.name = name

@@ -99,10 +99,7 @@ def crash(host, image, account=None, code=0xC0000005, pid=None, module=None, pat
         start_time, services = when, []
         path = path or processes.default_path(image)
         flag = gflags.global_flag(registry, image)
-    if account is not None:
-        account_key = accounts.resolve(state, account)
-    else:
-        account_key = accounts.resolve(state, account_key)
+    account_key = accounts.resolve(state, account or account_key)
     info = crashinfo.build(state, image, path, pid, start_time, when, code, module=module,
                            page_heap=gflags.page_heap(flag), services=services)
     outcome = {"image": image, "pid": pid, "account": account_key, "dumped": None, "dump": None, "reason": None,
@@ -154,10 +151,13 @@ def _write_dump(host, info, account_key, outcome, full_size):
     files = host.files
     account = state["accounts"][account_key]
     owner = "BA" if account.get("admin") or account.get("kind") == "system" else account["sid"]
+    if any((files.entry(p) or {}).get("type") == "file" for p in winpath.chain(folder)):
+        outcome["reason"] = "folder_is_file"
+        return None
     try:
         files.make_dirs(folder, owner)
-    except errors.WinError:
-        outcome["reason"] = "folder_is_file"
+    except errors.WinError as e:  # e.g. a drive the host does not have
+        outcome["reason"], outcome["detail"] = "folder_invalid", e.message
         return None
     if not sddl.allows_add_file(files.entry(folder)["sddl"], accounts.token_sids(state, account_key)):
         outcome["reason"] = "folder_not_writable"

@@ -226,6 +226,12 @@ def test_new_folder_under_c_root_is_writable_by_users(state_dir):
     assert load_state(state_dir, HOST)["files"]["C:\\CrashDumps"]["type"] == "directory"
 
 
+def test_folder_on_a_missing_drive(state_dir):
+    seed(state_dir, keys(**{LD: {"DumpFolder": expand_sz("D:\\Dumps")}}))
+    out = crash_on(state_dir, "a.exe")
+    assert out["reason"] == "folder_invalid" and out["detail"]
+
+
 def test_folder_that_is_a_file(state_dir):
     overlay = keys(**{LD: {"DumpFolder": expand_sz("C:\\WER")}})
     overlay["files"] = {"C:\\WER": {"content": "not a folder"}}
