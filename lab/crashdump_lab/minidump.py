@@ -152,11 +152,12 @@ def build_minidump(crash, flags=0, full_size=DEFAULT_FULL_SIZE):
     directory[MODULE_LIST] = buf.add(struct.pack("<I", len(crash.modules)) + entries)
 
     teb = (0x7FFFFFDE000 if crash.is_64bit else 0x7FFDE000) - (crash.tid % 64) * 0x2000
-    thread_at, _ = directory[THREAD_LIST] = buf.add(
+    # One MINIDUMP_THREAD; Stack.Memory.Rva is patched once the stack bytes have their place.
+    directory[THREAD_LIST] = buf.add(
         struct.pack("<IIIIIQQII", 1, crash.tid, 0, 0x20, 0, teb, crash.stack_start, crash.stack_size, 0)
         + _location(ctx_loc))
     # Stack.Memory.Rva: after the count, four ULONGs, Teb, StartOfMemoryRange and DataSize.
-    stack_rva_at = thread_at + 4 + 16 + 8 + 8 + 4
+    stack_rva_at = directory[THREAD_LIST][0] + 4 + 16 + 8 + 8 + 4
 
     params = list(crash.params) + [0] * (15 - len(crash.params))
     directory[EXCEPTION] = buf.add(
