@@ -42,8 +42,12 @@ def _lines(text):
 
 
 def _script_lines(name):
-    with open(os.path.join(SCRIPTS_DIR, name), encoding="utf-8-sig") as f:
-        return _lines(f.read())
+    """The script's lines, or None when the collection does not have it."""
+    try:
+        with open(os.path.join(SCRIPTS_DIR, name), encoding="utf-8-sig") as f:
+            return _lines(f.read())
+    except FileNotFoundError:
+        return None
 
 
 class Transport:
@@ -60,6 +64,9 @@ class Transport:
             script = base64.b64decode(cmd[len(COMMAND_PREFIX):].strip(), validate=True).decode("utf-16-le")
         except (binascii.Error, UnicodeDecodeError):
             return "the -EncodedCommand argument is not base64 of UTF-16LE text"
+        for name in ("bootstrap.ps1", "agent.ps1"):
+            if _script_lines(name) is None:
+                return "%s is missing from %s" % (name, SCRIPTS_DIR)
         if _lines(script) != _script_lines("bootstrap.ps1"):
             return "the encoded command is not plugins/plugin_utils/bootstrap.ps1"
         if not in_data:

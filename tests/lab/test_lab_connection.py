@@ -93,6 +93,12 @@ def test_refuses_stdin_that_is_not_agent_plus_one_ascii_batch_line(conn, scripts
     assert rc == 1 and b"refused" in err
 
 
+def test_missing_scripts_are_a_refusal(conn, scripts):
+    (scripts / "agent.ps1").unlink()
+    rc, _, err = conn.exec_command(command(), in_data=stdin(BATCH))
+    assert rc == 1 and b"agent.ps1 is missing" in err
+
+
 def test_malformed_batch_gets_the_agents_error_line(conn, scripts):
     rc, out, _ = conn.exec_command(command(), in_data=stdin({"version": 9, "ops": []}))
     assert rc == 1 and json.loads(out)["error"].startswith("agent: invalid batch")
