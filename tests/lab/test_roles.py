@@ -110,14 +110,15 @@ def test_bad_vars_are_rejected_before_any_host_is_touched(lab, extra, message):
 
 
 def test_runner_with_survey_extra_vars(lab, tmp_path):
-    """AWX runs playbooks through ansible-runner; a survey gives typed extra vars."""
+    """AWX runs playbooks through ansible-runner, with the survey's answers as typed extra vars."""
     lab.host("win")
-    inventory = lab.inventory()
+    survey = json.loads((REPO / "awx" / "survey_enable_crash_dumps.json").read_text())
+    answers = {q["variable"]: q["default"] for q in survey["spec"]}
+    answers.update(exe="netsh.exe", dump_folder="C:\\Dumps", dump_count=5, dump_type="mini", page_heap="false",
+                   crashdump_hosts="win")
     (tmp_path / "runner").mkdir()
-    survey = {"exe": "netsh.exe", "dump_folder": "C:\\Dumps", "dump_count": 5, "dump_type": "mini",
-              "page_heap": False}
     result = ansible_runner.run(private_data_dir=str(tmp_path / "runner"), playbook=str(ENABLE),
-                                inventory=str(inventory), extravars=survey, envvars=lab.env, quiet=True)
+                                inventory=str(lab.inventory()), extravars=answers, envvars=lab.env, quiet=True)
     assert result.status == "successful", result.stdout.read()
     values = lab.registry("win")[LD + "\\netsh.exe"]["values"]
     assert values["DumpFolder"]["data"] == "C:\\Dumps" and values["DumpCount"]["data"] == 5
