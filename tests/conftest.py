@@ -55,7 +55,7 @@ class Lab:
 
     def labctl(self, *args):
         proc = subprocess.run([str(REPO / "lab" / "labctl"), *map(str, args)], env=self.env,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if proc.returncode:
             raise AssertionError("labctl %s failed:\n%s%s" % (" ".join(map(str, args)), proc.stdout, proc.stderr))
         return proc.stdout
@@ -101,11 +101,11 @@ class Lab:
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         proc = subprocess.run(cmd, env=dict(self.env, **(env or {})), capture_output=True, text=True,
-                              cwd=str(REPO))
+                              cwd=str(REPO), check=False)
         proc.results = task_results(proc.stdout)
         if check and proc.returncode:
-            raise AssertionError("ansible-playbook failed (rc=%d):\n%s\n%s" % (proc.returncode, proc.stdout,
-                                                                             proc.stderr))
+            raise AssertionError("ansible-playbook failed (rc=%d):\n%s\n%s"
+                                 % (proc.returncode, proc.stdout, proc.stderr))
         return proc
 
 
@@ -114,7 +114,7 @@ def task_results(stdout):
     decoder = json.JSONDecoder()
     found = []
     for m in re.finditer(r"^(\S+) \| (SUCCESS|CHANGED|FAILED!|SKIPPED|UNREACHABLE!) => ", stdout, re.M):
-        result, _ = decoder.raw_decode(stdout, m.end())
+        result, _end = decoder.raw_decode(stdout, m.end())
         found.append((m.group(1), result))
     return found
 

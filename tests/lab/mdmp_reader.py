@@ -43,7 +43,7 @@ class Dump:
                 "platform": f[8], "csd": self.string(f[9])}
 
     def _threads(self):
-        rva, _ = self.streams[3]
+        rva, _size = self.streams[3]
         (count,) = struct.unpack_from("<I", self.data, rva)
         out = []
         for i in range(count):
@@ -80,19 +80,19 @@ class Dump:
                 "context": self._location(rva + 160)}
 
     def _misc(self):
-        rva, _ = self.streams[15]
+        rva, _size = self.streams[15]
         size, flags, pid, create_time, _user, _kernel = struct.unpack_from("<6I", self.data, rva)
         return {"size": size, "flags": flags, "pid": pid, "create_time": create_time}
 
     def _memory_lists(self):
         if 5 in self.streams:
-            rva, _ = self.streams[5]
+            rva, _size = self.streams[5]
             (count,) = struct.unpack_from("<I", self.data, rva)
             for i in range(count):
                 start, size, data_rva = struct.unpack_from("<QII", self.data, rva + 4 + 16 * i)
                 self.memory.append((start, self.data[data_rva:data_rva + size]))
         if 9 in self.streams:
-            rva, _ = self.streams[9]
+            rva, _size = self.streams[9]
             count, base_rva = struct.unpack_from("<QQ", self.data, rva)
             offset = base_rva
             for i in range(count):

@@ -80,7 +80,7 @@ def test_reg_create_set_read_delete_roundtrip(state_dir):
     assert out[-2]["values"] == [{"name": n, "type": t, "data": d} for n, t, d in values]
     assert out[-1] == {"created": []}
     deleted = data(state_dir, {"op": "reg_delete_key", "key": key, "view": 64},
-                   *[{"op": "reg_delete_value", "key": key, "view": 64, "name": n} for n, _, _ in values],
+                   *[{"op": "reg_delete_value", "key": key, "view": 64, "name": n} for n, _type, _data in values],
                    {"op": "reg_delete_value", "key": key, "view": 64, "name": "DumpType"},
                    {"op": "reg_delete_key", "key": WER + "\\LocalDumps", "view": 64},
                    {"op": "reg_delete_key", "key": key, "view": 64},
@@ -162,9 +162,9 @@ def test_dir_remove(state_dir):
     results = run(state_dir, {"op": "dir_remove", "path": "C:\\D"}, {"op": "dir_remove", "path": "C:\\E"},
                   {"op": "dir_remove", "path": "C:\\E"}, {"op": "dir_remove", "path": "C:\\D\\f.txt"},
                   stop_on_error=False)
-    assert [r.get("data") for r in results[:3]] == [{"removed": False, "reason": "not_empty"},
-                                                   {"removed": True, "reason": None},
-                                                   {"removed": False, "reason": "absent"}]
+    assert [r.get("data") for r in results[:3]] == [
+        {"removed": False, "reason": "not_empty"}, {"removed": True, "reason": None},
+        {"removed": False, "reason": "absent"}]
     assert results[3]["error"]["type"] == "System.IO.IOException"
 
 
@@ -241,8 +241,8 @@ def test_event_query_filters_newest_first(state_dir):
         {"op": "event_query", "log": "System"})
     assert [e["properties"][0] for e in crashes["events"]] == ["b.exe", "a.exe"]
     # The default host already has a 1001 that is not a crash.
-    assert [e["properties"][2] for e in wer_only["events"]] == ["APPCRASH", "APPCRASH",
-                                                               "StoreAgentScanForUpdatesFailure0"]
+    assert [e["properties"][2] for e in wer_only["events"]] == [
+        "APPCRASH", "APPCRASH", "StoreAgentScanForUpdatesFailure0"]
     assert [e["record_id"] for e in recent["events"]] == [second["events"][1], second["events"][0]]
     assert len(limited["events"]) == 1 and limited["events"][0]["record_id"] == second["events"][1]
     assert none == {"events": []}

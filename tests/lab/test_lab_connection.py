@@ -73,7 +73,7 @@ def test_exec_runs_the_batch_and_counts(conn, scripts, state_dir):
 
 def test_line_endings_and_bom_do_not_matter(conn, scripts):
     agent_crlf = "\ufeff" + AGENT.replace("\n", "\r\n")
-    rc, out, _ = conn.exec_command(command(BOOTSTRAP.replace("\r\n", "\n")), in_data=stdin(BATCH, agent_crlf))
+    rc, out, _err = conn.exec_command(command(BOOTSTRAP.replace("\r\n", "\n")), in_data=stdin(BATCH, agent_crlf))
     assert rc == 0
 
 
@@ -95,12 +95,12 @@ def test_refuses_stdin_that_is_not_agent_plus_one_ascii_batch_line(conn, scripts
 
 def test_missing_scripts_are_a_refusal(conn, scripts):
     (scripts / "agent.ps1").unlink()
-    rc, _, err = conn.exec_command(command(), in_data=stdin(BATCH))
+    rc, _out, err = conn.exec_command(command(), in_data=stdin(BATCH))
     assert rc == 1 and b"agent.ps1 is missing" in err
 
 
 def test_malformed_batch_gets_the_agents_error_line(conn, scripts):
-    rc, out, _ = conn.exec_command(command(), in_data=stdin({"version": 9, "ops": []}))
+    rc, out, _err = conn.exec_command(command(), in_data=stdin({"version": 9, "ops": []}))
     assert rc == 1 and json.loads(out)["error"].startswith("agent: invalid batch")
 
 

@@ -47,8 +47,8 @@ def test_mini_dump_streams(arch, code, ctx_size):
     for written, module in zip(dump.modules, crash.modules):
         assert written["ffi_signature"] == 0xFEEF04BD
         assert written["version"] == (10, 0, 20348, 1)
-        assert (written["base"], written["size"], written["time_stamp"]) == (module.base, module.size,
-                                                                               module.timestamp)
+        assert (written["base"], written["size"], written["time_stamp"]) == (
+            module.base, module.size, module.timestamp)
         assert written["pdb_guid"] == module.pdb_guid and written["pdb_age"] == 1
         assert written["pdb_name"] == module.name.rsplit(".", 1)[0] + ".pdb"
     ends = sorted((m["base"], m["base"] + m["size"]) for m in dump.modules)

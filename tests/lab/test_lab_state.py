@@ -73,11 +73,11 @@ def test_concurrent_updates_are_serialised(state_dir):
     reset_host(state_dir, HOST)
 
     def bump():
-        for _ in range(20):
+        for _i in range(20):
             with open_host(state_dir, HOST) as lab:
                 lab.state["counters"]["round_trips"] += 1
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
+    threads = [threading.Thread(target=bump) for _i in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -144,8 +144,9 @@ def test_dumpcount_zero_guard_limits_dumps_to_one_image(state_dir):
 
 
 def test_aedebug_auto_with_debugger_suppresses_wer(state_dir):
-    seed(state_dir, keys(**{LD: {}, AEDEBUG: {"Auto": {"type": "REG_SZ", "data": "1"},
-                                               "Debugger": {"type": "REG_SZ", "data": "procdump.exe -j C:\\d %ld"}}}))
+    seed(state_dir, keys(**{LD: {}, AEDEBUG: {
+        "Auto": {"type": "REG_SZ", "data": "1"},
+        "Debugger": {"type": "REG_SZ", "data": "procdump.exe -j C:\\d %ld"}}}))
     out = crash_on(state_dir, "netsh.exe")
     assert out["dumped"] is None and out["reason"] == "aedebug_auto" and out["events"] == []
 

@@ -33,7 +33,7 @@ def canonical(state):
 def changed_count(proc):
     """Tasks that reported a change, over all hosts."""
     assert proc.results, proc.stdout
-    return sum(1 for _, result in proc.results if result.get("changed"))
+    return sum(1 for _host, result in proc.results if result.get("changed"))
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ BATCHES = {
               "max_events": 3},
              {"op": "no_such_op"}],
 }
-CLEANUP = [reg("reg_delete_value", name=n) for n, _, _ in VALUES] + [
+CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES] + [
     reg("reg_delete_value", view=32, name="v"), reg("reg_delete_key", view=32), reg("reg_delete_key"),
     reg("reg_delete_key", key=ROOT)]
 
@@ -81,7 +81,7 @@ def run_suite(lab, tmp_path, host, inventory=None):
     book.write_text("- hosts: %s\n  gather_facts: false\n  vars_files: [%s]\n  tasks:\n%s\n"
                     % (host, data_file, "\n".join(tasks)))
     proc = lab.playbook(book, inventory=inventory, env={"ANSIBLE_ACTION_PLUGINS": str(HERE / "action_plugins")})
-    found = [r["results"] for _, r in proc.results]
+    found = [r["results"] for _host, r in proc.results]
     assert len(found) == len(BATCHES) + 1, proc.stdout
     return dict(zip(list(BATCHES) + ["cleanup"], found))
 
