@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _gflags
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
-from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
+from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_refusal
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import (
     Snapshot,
     fold,
@@ -38,14 +38,10 @@ class ActionModule(WindowsAgentAction):
     )
 
     def validate(self, args):
-        image = args["image"]
-        problem = image_problem(image)
-        if problem:
-            raise ModuleFailure("image: %s" % problem)
-        if is_sensitive(image) and not args["allow_sensitive_image"]:
-            raise ModuleFailure(
-                "image: %s is a sensitive system process; IFEO flags on it are a persistence technique and can "
-                "make the system unbootable. Set allow_sensitive_image=true if you really mean it." % image)
+        refusal = image_refusal("image", args["image"], args["allow_sensitive_image"],
+                                "IFEO flags on it are a persistence technique and can make the system unbootable")
+        if refusal:
+            raise ModuleFailure(refusal)
         try:
             args["mask"] = _gflags.flags_mask(args["flags"])
         except _gflags.FlagError as e:

@@ -8,7 +8,7 @@ import re
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _wer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
-from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
+from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_refusal
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot, fold, format_keys, read_op
 from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import (
     ChangeSet,
@@ -82,14 +82,10 @@ class ActionModule(WindowsAgentAction):
 
     def validate(self, args):
         exe = args["exe"]
-        if exe is not None:
-            problem = image_problem(exe)
-            if problem:
-                raise ModuleFailure("exe: %s" % problem)
-            if is_sensitive(exe) and not args["allow_sensitive_image"]:
-                raise ModuleFailure(
-                    "exe: %s is a sensitive system process; dumping it exposes credentials and is what "
-                    "attackers do. Set allow_sensitive_image=true if you really mean it." % exe)
+        refusal = exe is not None and image_refusal(
+            "exe", exe, args["allow_sensitive_image"], "dumping it exposes credentials and is what attackers do")
+        if refusal:
+            raise ModuleFailure(refusal)
         values = ("dump_folder", "dump_count", "dump_type", "custom_dump_flags", "create_folder")
         if args["state"] == "absent":
             given = [v for v in values if args[v] is not None]

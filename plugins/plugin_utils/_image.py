@@ -37,3 +37,17 @@ def image_problem(name):
 
 def is_sensitive(name):
     return name.casefold() in SENSITIVE_IMAGES
+
+
+def image_refusal(option, name, allow_sensitive, risk):
+    """Why the module must refuse ``name`` given as ``option``, or None.
+
+    ``risk`` says what the module would do to a sensitive image.
+    """
+    problem = image_problem(name)
+    if problem:
+        return "%s: %s" % (option, problem)
+    if is_sensitive(name) and not allow_sensitive:
+        return ("%s: %s is a sensitive system process; %s. Set allow_sensitive_image=true if you really mean it."
+                % (option, name, risk))
+    return None
