@@ -73,6 +73,19 @@ step "ruff" ruff check "${py_dirs[@]}"
 # The galaxy build test runs last, as step (e), after sanity and lint.
 step "pytest" pytest -n auto --junitxml="$OUT/junit-pytest.xml" \
     --ignore=tests/ecosystem/test_galaxy_build.py
+# requires_ansible admits 2.16: run the modules, roles and protocol suite on it too.
+oldest_core() {
+  local venv=$ROOT/.venv-oldest-core want
+  want=$(sha256sum requirements-oldest-core.txt | cut -d' ' -f1)
+  if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-oldest-core.txt
+    echo "$want" > "$venv/.requirements.sha256"
+  fi
+  "$venv/bin/python" -m pytest -n auto --junitxml="$OUT/junit-oldest-core.xml" tests/lab/test_local_dumps_module.py \
+      tests/lab/test_gflags_module.py tests/lab/test_roles.py tests/protocol
+}
+step "pytest on ansible-core 2.16" oldest_core
 step "ansible-test sanity" sanity
 step "ansible-lint" ansible-lint
 step "galaxy build" pytest --junitxml="$OUT/junit-build.xml" tests/ecosystem/test_galaxy_build.py

@@ -223,5 +223,5 @@ def test_missing_drive_fails_before_any_change(lab):
     lab.host("win")
     start = lab.state("win")
     proc = lab.play(ENABLE.format(exe="netsh.exe").replace("C:\\WER", "Q:\\WER"), check=False)
-    assert "the drive Q:\\ does not exist on the host" in proc.stdout
+    assert only(proc.results)["msg"] == "dump_folder Q:\\WER: the drive Q:\\ does not exist on the host"
     assert lab.state("win")["registry"] == start["registry"]
