@@ -6,7 +6,7 @@
   labctl crash HOST IMAGE [--account A] [--code 0xC0000005] [--pid N] [--module M] [--path P] [--dump-size N]
   labctl start HOST IMAGE [--account A] [--service NAME] [--path P]
   labctl stats HOST [--reset]                the round-trip and byte counters
-  labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N or clear (see faults.py)
+  labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N, corrupt:N or clear (see faults.py)
 
 Every command prints JSON. The state directory defaults to
 $CRASHDUMP_LAB_STATE_DIR, else lab/state/.

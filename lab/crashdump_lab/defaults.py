@@ -160,7 +160,18 @@ def _registry(os_profile, is_64bit, accounts):
                      "CurrentMajorVersionNumber": dword(10), "CurrentMinorVersionNumber": dword(0)})
     add(IFEO_KEY)
     add(AEDEBUG_KEY, {"Auto": sz("0"), "UserDebuggerHotKey": dword(0)})
-    add(NT_CURRENT + "\\ProfileList")
+    expand_sz = {"type": "REG_EXPAND_SZ"}
+    add(NT_CURRENT + "\\ProfileList", {name: dict(expand_sz, data=data) for name, data in (
+        ("Default", "%SystemDrive%\\Users\\Default"), ("ProfilesDirectory", "%SystemDrive%\\Users"),
+        ("ProgramData", "%SystemDrive%\\ProgramData"), ("Public", "%SystemDrive%\\Users\\Public"))})
+    # One subkey per account with a profile, as Windows keeps them; the
+    # built-in accounts' paths are written with %systemroot%.
+    for account in accounts.values():
+        image_path = account["profile"]
+        if image_path.casefold().startswith("c:\\windows\\"):
+            image_path = "%systemroot%" + image_path[len("C:\\Windows"):]
+        add(NT_CURRENT + "\\ProfileList\\" + account["sid"], {
+            "ProfileImagePath": dict(expand_sz, data=image_path), "Flags": dword(0), "State": dword(0)})
     add("HKLM\\SYSTEM\\CurrentControlSet\\Services\\WerSvc", {"Start": dword(3)})
     add("HKU\\.DEFAULT\\Software")
     add("HKU\\%s\\Software\\Microsoft" % admin_sid)

@@ -31,6 +31,10 @@ def file_not_found(path):
     return WinError("Could not find file '%s'." % path, "System.IO.FileNotFoundException", 0x80070002)
 
 
+def access_denied(path):
+    return WinError("Access to the path '%s' is denied." % path, "System.UnauthorizedAccessException", 0x80070005)
+
+
 def exists_as_file(path):
     return WinError("Cannot create '%s' because a file or directory with the same name already exists." % path,
                     "System.IO.IOException", 0x800700B7)

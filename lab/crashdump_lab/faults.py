@@ -7,6 +7,8 @@ Specs (counted from the moment they are armed):
 ``exec:N:after``  the Nth command runs, then its reply is lost;
 ``fetch:N``       the connection drops after N more fetch chunks
                   (``fetch:0``: the next chunk already fails);
+``corrupt:N``     the chunk after N more fetch chunks arrives with one
+                  byte changed (``corrupt:0``: the next one);
 ``clear``         disarm everything.
 """
 
@@ -14,18 +16,18 @@ from __future__ import annotations
 
 import re
 
-_SPEC = re.compile(r"(exec):(\d+)(?::(before|after))?|(fetch):(\d+)")
+_SPEC = re.compile(r"(exec):(\d+)(?::(before|after))?|(fetch|corrupt):(\d+)")
 
 
 def parse(spec):
     m = _SPEC.fullmatch(spec.strip())
     if not m:
-        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N or clear, not %r" % spec)
+        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N, corrupt:N or clear, not %r" % spec)
     if m.group(1):
         if int(m.group(2)) < 1:
             raise ValueError("exec:N counts commands from 1")
         return {"on": "exec", "remaining": int(m.group(2)) - 1, "phase": m.group(3) or "before"}
-    return {"on": "fetch", "remaining": int(m.group(5))}
+    return {"on": m.group(4), "remaining": int(m.group(5))}
 
 
 def arm(state, spec):
@@ -38,7 +40,7 @@ def arm(state, spec):
 
 
 def fire(state, on):
-    """Count one ``on`` event ("exec" or "fetch"); returns the fault that fires now, if any."""
+    """Count one ``on`` event ("exec", "fetch" or "corrupt"); returns the fault that fires now, if any."""
     fired = None
     for fault in list(state.get("faults", [])):
         if fault["on"] != on:

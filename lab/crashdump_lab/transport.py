@@ -152,6 +152,9 @@ class Transport:
                         failure = e
                     else:
                         counters["fetch_bytes"] += len(chunk or b"")
+                        if faults.fire(lab.state, "corrupt") is not None and chunk:
+                            middle = len(chunk) // 2
+                            chunk = chunk[:middle] + bytes([chunk[middle] ^ 0xFF]) + chunk[middle + 1:]
             if failure is not None:
                 raise failure
             if chunk is None:

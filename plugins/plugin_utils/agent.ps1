@@ -970,6 +970,323 @@ function Invoke-EventQuery {
 }
 
 # ---------------------------------------------------------------------------
+# Harvest: finding dumps, a private temp folder, compression.
+# ---------------------------------------------------------------------------
+
+function ConvertFrom-IsoTimeField {
+    param($Op, [string]$Name)
+    $value = Get-Field $Op $Name
+    if ($null -eq $value) { return $null }
+    if (-not ($value -is [string])) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be an ISO 8601 string or null"))
+    }
+    $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal
+    return [System.DateTimeOffset]::Parse($value, $Invariant, $styles).UtcDateTime
+}
+
+function New-WildcardMatcher {
+    param([string]$Pattern)
+    # As in file_list: '*' and '?' only, case-insensitive, everything else literal.
+    $regexText = '^' + ([regex]::Escape($Pattern) -replace '\\\*', '.*' -replace '\\\?', '.') + '\z'
+    $options = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, CultureInvariant, Singleline'
+    return (New-Object System.Text.RegularExpressions.Regex -ArgumentList @($regexText, $options))
+}
+
+# User profiles as ProfileList lists them: the SID and ProfileImagePath
+# (expanded: only machine-wide variables such as %SystemRoot% appear there).
+function Get-UserProfiles {
+    $profiles = New-Object System.Collections.Generic.List[object]
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine,
+        [Microsoft.Win32.RegistryView]::Registry64)
+    $list = $null
+    try {
+        $list = $base.OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList', $false)
+        if ($null -eq $list) { return , $profiles }
+        foreach ($sid in @($list.GetSubKeyNames() | Sort-Object)) {
+            $entry = $list.OpenSubKey($sid, $false)
+            if ($null -eq $entry) { continue }
+            try {
+                $imagePath = $entry.GetValue('ProfileImagePath', $null)
+                if ($imagePath -is [string] -and $imagePath -ne '') {
+                    $profiles.Add([ordered]@{ sid = $sid; path = $imagePath })
+                }
+            }
+            finally {
+                $entry.Dispose()
+            }
+        }
+    }
+    finally {
+        Close-RegistryKeys $list $base
+    }
+    return , $profiles
+}
+
+# Replaces each %NAME%: a name in $ProfileVars by the profile folder plus its
+# suffix, any other name from the agent's environment; unknown names stay.
+function Expand-FolderTemplate {
+    param([string]$Template, [hashtable]$ProfileVars, $ProfilePath)
+    $sb = New-Object System.Text.StringBuilder
+    $last = 0
+    foreach ($m in [regex]::Matches($Template, '%([^%]+)%')) {
+        [void]$sb.Append($Template.Substring($last, $m.Index - $last))
+        $name = $m.Groups[1].Value
+        $value = $null
+        if ($ProfileVars.ContainsKey($name) -and $null -ne $ProfilePath) {
+            $value = [string]$ProfilePath
+            $suffix = $ProfileVars[$name]
+            if ($suffix -ne '') { $value = $value.TrimEnd([char]'\') + '\' + $suffix }
+        }
+        elseif (-not $ProfileVars.ContainsKey($name)) {
+            $value = [System.Environment]::GetEnvironmentVariable($name)
+        }
+        if ($null -eq $value) { [void]$sb.Append($m.Value) } else { [void]$sb.Append($value) }
+        $last = $m.Index + $m.Length
+    }
+    [void]$sb.Append($Template.Substring($last))
+    return $sb.ToString()
+}
+
+# The folder a file_find source names, before expansion: a literal path or
+# the data of a REG_SZ / REG_EXPAND_SZ value ($null when there is none).
+function Get-FolderTemplate {
+    param($Spec, $Source)
+    if ($null -ne (Get-Field $Spec 'key')) {
+        $target = Resolve-RegistryKey $Spec
+        $valueName = Get-RequiredString $Spec 'name'
+        $base = Open-RegistryBase $target
+        $key = $null
+        try {
+            $key = Open-RegistrySubKey $base $target['SubPath'] $false
+            if ($null -eq $key) { return $null }
+            if (-not (@($key.GetValueNames()) -contains $valueName)) { return $null }
+            $kind = [string]$key.GetValueKind($valueName)
+            if ($kind -ne 'String' -and $kind -ne 'ExpandString') { return $null }
+            $Source['type'] = 'REG_SZ'
+            if ($kind -eq 'ExpandString') { $Source['type'] = 'REG_EXPAND_SZ' }
+            $options = [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames
+            return [string]$key.GetValue($valueName, $null, $options)
+        }
+        finally {
+            Close-RegistryKeys $key $base
+        }
+    }
+    return (Get-RequiredString $Spec 'path')
+}
+
+function Invoke-FileFind {
+    param($Op, $Data)
+    $specs = Get-ListField $Op 'folders'
+    $patterns = Get-ListField $Op 'patterns'
+    $withHash = Get-OptionalBool $Op 'sha256' $false
+    $sinceUtc = ConvertFrom-IsoTimeField $Op 'since'
+    $profileVars = @{}
+    $varsField = Get-Field $Op 'profile_vars'
+    if ($null -ne $varsField) {
+        if (-not ($varsField -is [System.Management.Automation.PSCustomObject])) {
+            throw (New-AgentException 'System.ArgumentException' "field 'profile_vars' must be an object")
+        }
+        foreach ($prop in $varsField.PSObject.Properties) {
+            if ($null -ne $prop.Value -and -not ($prop.Value -is [string])) {
+                throw (New-AgentException 'System.ArgumentException' "field 'profile_vars' must map names to strings or null")
+            }
+            $profileVars[$prop.Name] = $prop.Value
+        }
+    }
+    $matchers = New-Object System.Collections.Generic.List[object]
+    foreach ($pattern in $patterns) {
+        if (-not ($pattern -is [string]) -or $pattern -eq '') {
+            throw (New-AgentException 'System.ArgumentException' "field 'patterns' must be a list of wildcards")
+        }
+        $matchers.Add((New-WildcardMatcher $pattern))
+    }
+    $profiles = Get-UserProfiles
+    $sources = New-Object System.Collections.Generic.List[object]
+    $folders = New-Object System.Collections.Generic.List[object]
+    $byPath = @{}
+    $Data['profiles'] = $profiles
+    $Data['sources'] = $sources
+    $Data['folders'] = $folders
+
+    for ($i = 0; $i -lt $specs.Count; $i++) {
+        $source = [ordered]@{ found = $false; template = $null; type = $null; per_profile = $false; skipped = $null }
+        $sources.Add($source)
+        $template = Get-FolderTemplate $specs[$i] $source
+        if ($null -eq $template -or $template -eq '') { continue }
+        $source['found'] = $true
+        $source['template'] = $template
+        foreach ($m in [regex]::Matches($template, '%([^%]+)%')) {
+            $name = $m.Groups[1].Value
+            if (-not $profileVars.ContainsKey($name)) { continue }
+            $source['per_profile'] = $true
+            if ($null -eq $profileVars[$name]) { $source['skipped'] = 'no per-profile value for %' + $name + '%' }
+        }
+        if ($null -ne $source['skipped']) { continue }
+        $targets = New-Object System.Collections.Generic.List[object]
+        if ($source['per_profile']) {
+            foreach ($userProfile in $profiles) {
+                $targets.Add(@((Expand-FolderTemplate $template $profileVars $userProfile['path']), $userProfile['sid']))
+            }
+        }
+        else {
+            $targets.Add(@((Expand-FolderTemplate $template $profileVars $null), $null))
+        }
+        foreach ($target in $targets) {
+            $folderPath = ([string]$target[0]).TrimEnd([char]'\')
+            if ($folderPath.EndsWith(':')) { $folderPath = $folderPath + '\' }
+            $identity = $folderPath
+            try { $identity = [System.IO.Path]::GetFullPath($folderPath) } catch { $identity = $folderPath }
+            $identity = $identity.TrimEnd([char]'\').ToLowerInvariant()
+            if ($byPath.ContainsKey($identity)) {
+                $byPath[$identity]['sources'].Add($i)
+                continue
+            }
+            $sourceList = New-Object System.Collections.Generic.List[object]
+            $sourceList.Add($i)
+            $folder = [ordered]@{ path = $folderPath; profile = $target[1]; sources = $sourceList; exists = $false
+                files = (New-Object System.Collections.Generic.List[object]); error = $null }
+            $byPath[$identity] = $folder
+            $folders.Add($folder)
+        }
+    }
+
+    foreach ($folder in $folders) {
+        try {
+            if (-not [System.IO.Directory]::Exists($folder['path'])) { continue }
+            $folder['exists'] = $true
+            $dir = New-Object System.IO.DirectoryInfo -ArgumentList $folder['path']
+            foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
+                $matched = $false
+                foreach ($matcher in $matchers) { if ($matcher.IsMatch($file.Name)) { $matched = $true } }
+                if (-not $matched) { continue }
+                if ($null -ne $sinceUtc -and $file.LastWriteTimeUtc -lt $sinceUtc) { continue }
+                $hash = $null
+                $hashError = $null
+                # A dump WER is still writing may be locked: reported, not fatal.
+                if ($withHash) {
+                    try { $hash = Get-FileSha256 $file.FullName }
+                    catch { $hashError = [string]$_.Exception.Message }
+                }
+                $folder['files'].Add([ordered]@{
+                        name   = $file.Name
+                        path   = $file.FullName
+                        size   = $file.Length
+                        mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
+                        ctime  = (Format-IsoTime $file.CreationTimeUtc)
+                        sha256 = $hash
+                        error  = $hashError
+                    })
+            }
+        }
+        catch {
+            # One unreadable folder (a profile the agent may not list) is
+            # reported with the folder, not as a failed operation.
+            $folder['files'].Clear()
+            $folder['error'] = [string]$_.Exception.Message
+        }
+    }
+}
+
+function Invoke-TempDir {
+    param($Op, $Data)
+    $name = Get-RequiredString $Op 'name'
+    if (-not ($name -cmatch '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z')) {
+        throw (New-AgentException 'System.ArgumentException' "field 'name' must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    }
+    $create = Get-OptionalBool $Op 'create' $false
+    $path = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), $name)
+    $files = New-Object System.Collections.Generic.List[object]
+    $Data['path'] = $path
+    $Data['exists'] = $false
+    $Data['created'] = $false
+    $Data['files'] = $files
+    if ([System.IO.File]::Exists($path)) {
+        throw (New-AgentException 'System.IO.IOException' 'path is a file, not a directory')
+    }
+    if ($create) {
+        # Protected: SYSTEM, Administrators and the agent's own account only.
+        $user = [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+        $security = New-Object System.Security.AccessControl.DirectorySecurity
+        $security.SetSecurityDescriptorSddlForm(('D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;' + $user + ')'),
+            [System.Security.AccessControl.AccessControlSections]::Access)
+        if ([System.IO.Directory]::Exists($path)) {
+            [System.IO.Directory]::SetAccessControl($path, $security)
+        }
+        else {
+            $null = [System.IO.Directory]::CreateDirectory($path, $security)
+            $Data['created'] = $true
+        }
+    }
+    if (-not [System.IO.Directory]::Exists($path)) { return }
+    $Data['exists'] = $true
+    $dir = New-Object System.IO.DirectoryInfo -ArgumentList $path
+    foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
+        $files.Add([ordered]@{
+                name  = $file.Name
+                path  = $file.FullName
+                size  = $file.Length
+                mtime = (Format-IsoTime $file.LastWriteTimeUtc)
+            })
+    }
+}
+
+# GZip (System.IO.Compression.GZipStream, CompressionLevel Optimal) of
+# $path into $dest, hashing the original on the way; a partial $dest is
+# deleted when anything fails.
+function Invoke-FileCompress {
+    param($Op, $Data)
+    $path = Get-RequiredString $Op 'path'
+    $dest = Get-RequiredString $Op 'dest'
+    if ([System.IO.Path]::GetFullPath($path) -eq [System.IO.Path]::GetFullPath($dest)) {
+        throw (New-AgentException 'System.ArgumentException' "fields 'path' and 'dest' name the same file")
+    }
+    $source = $null
+    $target = $null
+    $gzip = $null
+    $hasher = $null
+    $complete = $false
+    $total = [long]0
+    try {
+        $share = [System.IO.FileShare]'ReadWrite, Delete'
+        $source = New-Object System.IO.FileStream -ArgumentList @($path, [System.IO.FileMode]::Open,
+            [System.IO.FileAccess]::Read, $share, 1048576)
+        $target = New-Object System.IO.FileStream -ArgumentList @($dest, [System.IO.FileMode]::Create,
+            [System.IO.FileAccess]::Write, [System.IO.FileShare]::None, 1048576)
+        $gzip = New-Object System.IO.Compression.GZipStream -ArgumentList @($target,
+            [System.IO.Compression.CompressionLevel]::Optimal, $true)
+        $hasher = New-Object System.Security.Cryptography.SHA256CryptoServiceProvider
+        $buffer = New-Object -TypeName 'byte[]' -ArgumentList 1048576
+        $read = $source.Read($buffer, 0, $buffer.Length)
+        while ($read -gt 0) {
+            [void]$hasher.TransformBlock($buffer, 0, $read, $null, 0)
+            $gzip.Write($buffer, 0, $read)
+            $total += $read
+            $read = $source.Read($buffer, 0, $buffer.Length)
+        }
+        [void]$hasher.TransformFinalBlock($buffer, 0, 0)
+        # Disposing the GZipStream writes the GZip footer into the target.
+        $gzip.Dispose()
+        $gzip = $null
+        $target.Dispose()
+        $target = $null
+        $complete = $true
+        $Data['size'] = $total
+        $Data['sha256'] = ConvertTo-Hex $hasher.Hash
+        $Data['compressed_size'] = (New-Object System.IO.FileInfo -ArgumentList $dest).Length
+        $Data['compressed_sha256'] = Get-FileSha256 $dest
+    }
+    finally {
+        if ($null -ne $gzip) { try { $gzip.Dispose() } catch { $gzip = $null } }
+        if ($null -ne $target) { $target.Dispose() }
+        if ($null -ne $source) { $source.Dispose() }
+        if ($null -ne $hasher) { $hasher.Dispose() }
+        if (-not $complete -and $null -ne $target) {
+            try { [System.IO.File]::Delete($dest) } catch { $target = $null }
+        }
+    }
+}
+
+# ---------------------------------------------------------------------------
 # Batch driver.
 # ---------------------------------------------------------------------------
 
@@ -990,6 +1307,9 @@ function Invoke-AgentOp {
         'service_state' { Invoke-ServiceState $Op $Data }
         'process_list' { Invoke-ProcessList $Op $Data }
         'event_query' { Invoke-EventQuery $Op $Data }
+        'file_find' { Invoke-FileFind $Op $Data }
+        'temp_dir' { Invoke-TempDir $Op $Data }
+        'file_compress' { Invoke-FileCompress $Op $Data }
         default {
             throw (New-AgentException 'System.NotSupportedException' ("Unknown operation '" + $Name + "'."))
         }
