@@ -58,3 +58,32 @@ def exception_name(code):
     """The symbolic name of an exception code, or ``UNKNOWN (0x...)``."""
     code = parse_code(code)
     return NTSTATUS.get(code, "UNKNOWN (0x%08X)" % code)
+
+
+# __fastfail codes (winnt.h FAST_FAIL_*): parameter 0 of a 0xC0000409 exception,
+# and P9 of a BEX/BEX64 report for it.
+FAST_FAIL = {
+    0: "FAST_FAIL_LEGACY_GS_VIOLATION",
+    1: "FAST_FAIL_VTGUARD_CHECK_FAILURE",
+    2: "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE",
+    3: "FAST_FAIL_CORRUPT_LIST_ENTRY",
+    4: "FAST_FAIL_INCORRECT_STACK",
+    5: "FAST_FAIL_INVALID_ARG",
+    6: "FAST_FAIL_GS_COOKIE_INIT",
+    7: "FAST_FAIL_FATAL_APP_EXIT",
+    8: "FAST_FAIL_RANGE_CHECK_FAILURE",
+    9: "FAST_FAIL_UNSAFE_REGISTRY_ACCESS",
+    10: "FAST_FAIL_GUARD_ICALL_CHECK_FAILURE",
+    11: "FAST_FAIL_GUARD_WRITE_CHECK_FAILURE",
+    12: "FAST_FAIL_INVALID_FIBER_SWITCH",
+    13: "FAST_FAIL_INVALID_SET_OF_CONTEXT",
+    14: "FAST_FAIL_INVALID_REFERENCE_COUNT",
+    18: "FAST_FAIL_INVALID_JUMP_BUFFER",
+    19: "FAST_FAIL_MRDATA_MODIFIED",
+}
+
+
+def fast_fail_name(code):
+    """The FAST_FAIL_* name of a fail-fast code, or ``FAST_FAIL (n)``."""
+    code = parse_hex(code)
+    return FAST_FAIL.get(code, "FAST_FAIL (%d)" % code)

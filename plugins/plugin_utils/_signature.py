@@ -22,7 +22,11 @@ def _norm_name(name):
 def _norm_offset(offset):
     if offset is None or offset == "":
         return "?"
-    return "0x%x" % parse_hex(offset)
+    try:
+        return "0x%x" % parse_hex(offset)
+    except ValueError:
+        # WER writes some offsets as text, e.g. ``PCH_F1_FROM_ntdll+0x9D0E4``.
+        return str(offset).strip().lower()
 
 
 def crash_signature(image, image_version, module, module_version, code, offset):
@@ -45,3 +49,13 @@ def is_victim_module(module):
 def is_stack_hash(module):
     """WER names the module ``StackHash_xxxx`` when the address was in no module."""
     return _norm_name(module).startswith("stackhash_")
+
+
+def hang_signature(image, image_version):
+    """``image@version!(hang)``: a hang has no module, code or offset."""
+    return "%s@%s!(hang)" % (_norm_name(image), (image_version or "?").strip())
+
+
+def hang_family_key(image):
+    """The hang signature without the version."""
+    return "%s!(hang)" % _norm_name(image)

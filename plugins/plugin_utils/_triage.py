@@ -1,0 +1,297 @@
+# Copyright: contributors to crashdump.windows
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet crash triage on the controller: crash_events results of many hosts -> one report.
+
+Crashes are grouped by family key (the signature without versions, so one
+bug across releases stays one line), ranked by the number of hosts it
+crashed on, then by the number of crashes, then by the latest crash. Each
+group says when it was first and last seen, on which versions, what the
+exception is called and what to do next. Pure functions only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ._image import image_problem, is_sensitive
+from ._ntstatus import NTSTATUS
+
+HEAP_CORRUPTION = 0xC0000374
+STACK_BUFFER_OVERRUN = 0xC0000409
+FAIL_FAST = 0xC0000602
+ACCESS_VIOLATION = 0xC0000005
+STACK_OVERFLOW = 0xC00000FD
+DOTNET = 0xE0434352
+CPP = 0xE06D7363
+LOADER = frozenset([0xC0000135, 0xC0000142, 0xC06D007E, 0xC06D007F])
+SERIES = 5  # groups drawn on their own in the timeline; the rest are "other"
+MAX_BINS = 60
+_BIN_WIDTHS = [dt.timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 24 * 7, 24 * 14, 24 * 30, 24 * 91, 24 * 365)]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text):
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _version_key(version):
+    parts = version.split(".")
+    return (0, tuple(int(p) for p in parts), version) if all(p.isdigit() for p in parts) else (1, (), version)
+
+
+def next_step(group):
+    """What to do about a group of crashes, in one sentence."""
+    image = group["image"] or group["app_name"] or "the application"
+    module = group["module"] or "an unknown module"
+    code = int(group["exception_code"], 16) if group["exception_code"] else None
+    name = NTSTATUS.get(code, group["exception_name"] or "a crash")
+    if group["kind"] == "hang":
+        return ("%s stopped responding (Application Hang): take a full dump while it hangs and look at what its "
+                "threads wait on" % image)
+    if group["stack_hash"]:
+        return ("the faulting address was in no loaded module (StackHash): code ran from freed, unloaded or "
+                "overwritten memory; enable page heap for %s and collect a full dump" % image)
+    if group["module_unloaded"]:
+        return ("%s was called after it was unloaded: collect a full dump of %s to see who still calls it"
+                % (module.rsplit("_unloaded", 1)[0], image))
+    if code == HEAP_CORRUPTION:
+        return ("heap corruption blamed on %s: enable page heap for %s to stop at the corrupting write"
+                % (module, image))
+    if code == STACK_BUFFER_OVERRUN:
+        reason = " (%s)" % ", ".join(group["fail_fast"]) if group["fail_fast"] else ""
+        return ("stack buffer overrun or fail-fast%s in %s: collect a full dump of %s; a /GS failure means a "
+                "stack buffer was overrun earlier in the same function" % (reason, module, image))
+    if code == FAIL_FAST:
+        return "fail-fast raised in %s: collect a full dump of %s and read the stack of the failing thread" % (
+            module, image)
+    if code == DOTNET:
+        types = ", ".join(group["dotnet_exceptions"]) or "(type not logged)"
+        return ("unhandled .NET exception %s: read the stack in Event 1026 and collect a full dump of %s"
+                % (types, image))
+    if code == CPP:
+        return "unhandled C++ exception: collect a full dump of %s; the throw site is on the stack above %s" % (
+            image, module)
+    if code in LOADER:
+        return ("%s: a DLL that %s needs is missing or failed to initialise; check its installation and "
+                "dependencies" % (name, image))
+    if code == STACK_OVERFLOW:
+        return "stack overflow in %s: collect a full dump of %s and look for unbounded recursion" % (module, image)
+    if group["victim"]:
+        return ("%s blamed on %s, which is usually the victim of corruption done elsewhere: enable page heap for %s "
+                "and collect a full dump" % (name, module, image))
+    if code == ACCESS_VIOLATION:
+        return "access violation in %s at %s: collect a full dump of %s and open it with symbols for %s" % (
+            module, group["offset"] or "?", image, module)
+    return "%s in %s: collect a full dump of %s" % (name, module, image)
+
+
+def _new_group(crash):
+    return {
+        "family": crash["family"],
+        "kind": crash["kind"],
+        "image": crash["image"],
+        "app_name": crash["app_name"],
+        "module": crash["module"],
+        "exception_code": crash["exception_code"],
+        "exception_name": crash["exception_name"],
+        "offset": crash["offset"],
+        "victim": bool(crash["victim"]),
+        "stack_hash": bool(crash["stack_hash"]),
+        "module_unloaded": bool(crash["module_unloaded"]),
+        "count": 0,
+        "per_host": {},
+        "first_seen": None,
+        "last_seen": None,
+        "_versions": set(),
+        "_module_versions": set(),
+        "_signatures": set(),
+        "_fail_fast": set(),
+        "_dotnet": set(),
+        "_buckets": set(),
+        "_latest": {},
+    }
+
+
+def _add(group, host, crash):
+    group["count"] += 1
+    group["per_host"][host] = group["per_host"].get(host, 0) + 1
+    when = crash["time"]
+    if when:
+        if group["first_seen"] is None or when < group["first_seen"]:
+            group["first_seen"] = when
+        if group["last_seen"] is None or when > group["last_seen"]:
+            group["last_seen"] = when
+        latest = group["_latest"].get(host)
+        if latest is None or when > latest["time"]:
+            group["_latest"][host] = crash
+    if crash["app_version"]:
+        group["_versions"].add(crash["app_version"])
+    if crash["module_version"]:
+        group["_module_versions"].add(crash["module_version"])
+    group["_signatures"].add(crash["signature"])
+    if crash["fail_fast"]:
+        group["_fail_fast"].add(crash["fail_fast"])
+    dotnet = crash["dotnet"]
+    if dotnet and dotnet.get("exception_type"):
+        group["_dotnet"].add(dotnet["exception_type"])
+    wer = crash["wer"]
+    if wer and wer.get("bucket"):
+        group["_buckets"].add(wer["bucket"])
+
+
+def _finish(group):
+    group["hosts"] = sorted(group["per_host"])
+    group["host_count"] = len(group["hosts"])
+    group["versions"] = sorted(group.pop("_versions"), key=_version_key)
+    group["module_versions"] = sorted(group.pop("_module_versions"), key=_version_key)
+    group["signatures"] = sorted(group.pop("_signatures"))
+    group["fail_fast"] = sorted(group.pop("_fail_fast"))
+    group["dotnet_exceptions"] = sorted(group.pop("_dotnet"))
+    group["buckets"] = sorted(group.pop("_buckets"))
+    # The newest crash per host: where to look for its dump.
+    group["latest"] = [
+        {"host": host, "time": c["time"], "pid": c["pid"], "dump_file": c["dump_file"], "local_dump": c["local_dump"]}
+        for host, c in sorted(group.pop("_latest").items())]
+    group["next_step"] = next_step(group)
+    return group
+
+
+def _rank_key(entry):
+    return (-entry["host_count"], -entry["count"], _neg_time(entry["last_seen"]), entry.get("family") or entry["image"])
+
+
+def _neg_time(text):
+    # Newer first inside equal hosts and counts: compare on the negated epoch.
+    return -(_parse(text) - _EPOCH).total_seconds() if text else 0.0
+
+
+def _images(groups):
+    images = {}
+    for group in groups:
+        if group["kind"] != "crash" or not group["image"]:
+            continue
+        key = group["image"].lower()
+        entry = images.setdefault(key, {"image": group["image"], "count": 0, "per_host": {}, "families": 0,
+                                        "first_seen": None, "last_seen": None})
+        entry["count"] += group["count"]
+        entry["families"] += 1
+        for host, n in group["per_host"].items():
+            entry["per_host"][host] = entry["per_host"].get(host, 0) + n
+        for field, better in (("first_seen", min), ("last_seen", max)):
+            values = [v for v in (entry[field], group[field]) if v]
+            entry[field] = better(values) if values else None
+    ranked = []
+    for entry in images.values():
+        entry["hosts"] = sorted(entry["per_host"])
+        entry["host_count"] = len(entry["hosts"])
+        ranked.append(entry)
+    ranked.sort(key=_rank_key)
+    for i, entry in enumerate(ranked, 1):
+        entry["rank"] = i
+    return ranked
+
+
+def top_image(images):
+    """The most widespread crashing image that LocalDumps can be configured for (not a sensitive one)."""
+    for entry in images:
+        if image_problem(entry["image"]) is None and not is_sensitive(entry["image"]):
+            return {k: entry[k] for k in ("image", "hosts", "host_count", "count")}
+    return None
+
+
+def _hour(text):
+    return int((_parse(text[:13] + ":00:00Z") - _EPOCH).total_seconds())
+
+
+def timeline(groups, crashes_by_host, start=None, end=None):
+    """Crash counts per time bin for the top groups (by rank) and the rest, at most MAX_BINS bins.
+
+    The bins cover ``start`` to ``end`` (ISO times: the window read) and every
+    crash. They are whole multiples of an hour from the Unix epoch, so a
+    crash's hour decides its bin.
+    """
+    series = {g["family"]: i for i, g in enumerate(groups[:SERIES])}
+    hours = {}
+    for crashes in crashes_by_host.values():
+        for crash in crashes:
+            if crash["time"]:
+                key = (crash["time"][:13], series.get(crash["family"], SERIES))
+                hours[key] = hours.get(key, 0) + 1
+    if not hours:
+        return {"bin_seconds": None, "series": [], "bins": [], "max": 0}
+    starts = {hour: _hour(hour) for hour, _ in hours}
+    bounds = list(starts.values()) + [_hour(t) for t in (start, end) if t]
+    first, last = min(bounds), max(bounds)
+    width = next((w for w in _BIN_WIDTHS if (last - first) / w.total_seconds() < MAX_BINS - 1), _BIN_WIDTHS[-1])
+    seconds = int(width.total_seconds())
+    base = first // seconds
+    counts = [[0] * (SERIES + 1) for _ in range(last // seconds - base + 1)]
+    for (hour, index), n in hours.items():
+        counts[starts[hour] // seconds - base][index] += n
+    bins = [{"start": _iso(_EPOCH + dt.timedelta(seconds=(base + i) * seconds)), "counts": c, "total": sum(c)}
+            for i, c in enumerate(counts)]
+    labels = [{"rank": g["rank"], "family": g["family"]} for g in groups[:SERIES]]
+    if any(c[SERIES] for c in counts):
+        labels.append({"rank": None, "family": "other"})
+    return {"bin_seconds": seconds, "series": labels, "bins": bins, "max": max(b["total"] for b in bins)}
+
+
+def _crashes_of(result):
+    if isinstance(result, list):
+        return result
+    if isinstance(result, dict) and not result.get("failed") and not result.get("skipped"):
+        return result.get("crashes") or []
+    return None
+
+
+def aggregate(results, failed_hosts=None, generated=None):
+    """One report from ``{host: crash_events result}`` (or ``{host: [crash, ...]}``).
+
+    Results that failed or were skipped count as failed hosts, and so do the
+    names in ``failed_hosts`` (hosts that were unreachable or failed before).
+    """
+    crashes_by_host = {}
+    failed = set(failed_hosts or [])
+    truncated, since = [], []
+    for host, result in results.items():
+        crashes = _crashes_of(result)
+        if crashes is None:
+            failed.add(host)
+            continue
+        crashes_by_host[host] = crashes
+        if isinstance(result, dict):
+            if result.get("truncated"):
+                truncated.append(host)
+            if result.get("since"):
+                since.append(result["since"])
+    groups = {}
+    for host, crashes in crashes_by_host.items():
+        for crash in crashes:
+            group = groups.get(crash["family"])
+            if group is None:
+                group = groups[crash["family"]] = _new_group(crash)
+            _add(group, host, crash)
+    ranked = sorted((_finish(g) for g in groups.values()), key=_rank_key)
+    for i, group in enumerate(ranked, 1):
+        group["rank"] = i
+    images = _images(ranked)
+    generated = generated or _iso(dt.datetime.now(dt.timezone.utc))
+    since = min(since) if since else None
+    return {
+        "generated": generated,
+        "since": since,
+        "hosts": sorted(crashes_by_host),
+        "hosts_with_crashes": sorted(h for h, c in crashes_by_host.items() if c),
+        "failed_hosts": sorted(failed - set(crashes_by_host)),
+        "truncated_hosts": sorted(truncated),
+        "crash_count": sum(g["count"] for g in ranked if g["kind"] == "crash"),
+        "hang_count": sum(g["count"] for g in ranked if g["kind"] == "hang"),
+        "signatures": ranked,
+        "images": images,
+        "top_image": top_image(images),
+        "timeline": timeline(ranked, crashes_by_host, since, generated),
+    }
