@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from . import sddl
+from . import processes, sddl
 
 ARCHES = ("AMD64", "x86", "ARM64")
 INSTALL_TIME = "2026-01-05T09:00:00.000Z"
@@ -127,7 +127,37 @@ def default_state(host, arch=None, profile=None):
         "counters": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0,
                      "fetch_round_trips": 0, "fetch_bytes": 0},
         "faults": [],
+        **_preflight_facts(os_profile, is_64bit),
         "clock": BOOT_TIME,
+    }
+
+
+GIB = 1024 ** 3
+
+
+# What preflight reads besides the registry and the files. ``executables``:
+# installed programs with their version resources (their content is not
+# modelled; a file under ``files`` has no version resource); ``volumes``: free
+# and total bytes by drive; ``defender``: Get-MpPreference and
+# Get-MpComputerStatus; ``av_products``: root\SecurityCenter2, which only
+# client editions have (None on servers); ``hotfixes``: Win32_QuickFixEngineering.
+def _preflight_facts(os_profile, is_64bit):
+    version = "10.0.%d.1" % os_profile["build"]
+    folders = ["C:\\Windows\\System32"] + (["C:\\Windows\\SysWOW64"] if is_64bit else [])
+    paths = [folder + "\\" + image for folder in folders for image in sorted(processes.SYSTEM_IMAGES)]
+    windows = {"version": version, "product_version": version, "product_name": "Microsoft Windows Operating System",
+               "company": "Microsoft Corporation", "size": 98304, "mtime": INSTALL_TIME}
+    client = os_profile["product_type"] == 1
+    return {
+        "executables": {path: dict(windows) for path in paths + ["C:\\Windows\\explorer.exe"]},
+        "volumes": {"C:": {"free_bytes": 48 * GIB, "total_bytes": 127 * GIB, "format": "NTFS"}},
+        "defender": {"available": True, "real_time_protection": True, "am_running_mode": "Normal",
+                     "signature_age_days": 0, "exclusion_paths": [], "exclusion_processes": [],
+                     "exclusion_extensions": []},
+        "av_products": [{"name": "Windows Defender", "product_state": 0x61100, "path": "windowsdefender://",
+                         "timestamp": "Fri, 20 Nov 2026 06:00:00 GMT"}] if client else None,
+        "hotfixes": [{"id": "KB5046616", "description": "Security Update", "installed_on": "2026-11-12"},
+                     {"id": "KB5044023", "description": "Update", "installed_on": "2026-10-08"}],
     }
 
 

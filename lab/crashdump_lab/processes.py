@@ -5,13 +5,13 @@ from __future__ import annotations
 from . import accounts, clock, gflags
 
 # Images a fresh Windows keeps in System32; anything else is a program under Program Files.
-_SYSTEM_IMAGES = frozenset(["cmd.exe", "conhost.exe", "dllhost.exe", "lsass.exe", "netsh.exe", "notepad.exe",
+SYSTEM_IMAGES = frozenset(["cmd.exe", "conhost.exe", "dllhost.exe", "lsass.exe", "netsh.exe", "notepad.exe",
                             "rundll32.exe", "services.exe", "spoolsv.exe", "svchost.exe", "taskhostw.exe",
                             "werfault.exe", "wininit.exe", "winlogon.exe", "wmiprvse.exe"])
 
 
 def default_path(image):
-    if image.casefold() in _SYSTEM_IMAGES:
+    if image.casefold() in SYSTEM_IMAGES:
         return "C:\\Windows\\System32\\" + image
     return "C:\\Program Files\\%s\\%s" % (image.rsplit(".", 1)[0], image)
 

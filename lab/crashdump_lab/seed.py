@@ -5,7 +5,8 @@ Overlay sections:
 
 ``registry``  {key: {"values": {name: {"type", "data"} | null}} | null}: keys
               are physical paths (``HKLM\\SOFTWARE\\Wow6432Node\\...`` for the
-              32-bit copy); missing parents are created; a null value or key
+              32-bit copy; ``HKCU\\...`` is the administrator's hive, the
+              agent's own); missing parents are created; a null value or key
               deletes it.
 ``files``     {path: entry | null}: ``{"type": "directory", "sddl"?}`` or a
               file with ``content`` (text), ``content_base64`` or just ``size``
@@ -67,7 +68,7 @@ def _registry(lab, keys):
     reg = lab.registry
     for key, body in keys.items():
         # Physical paths: the native view never redirects, so view 64 addresses them as written.
-        parts = registry.split_key(key, hives=("HKLM", "HKU"))
+        parts = registry.split_key(key, hives=("HKLM", "HKU", "HKCU"))
         path = "\\".join(parts)
         if body is None:
             _delete_tree(reg, path)

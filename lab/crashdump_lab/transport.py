@@ -24,6 +24,11 @@ COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestr
 SEPARATOR = "#crashdump.windows:batch#"
 STDIN_CHUNK = 200_000  # winrm sends standard input in pieces of this size, one message each
 FETCH_CHUNK = 512 * 1024  # winrm fetch_file reads this much per command
+# What the bootstrap prints, and exits 1, when an application control policy
+# (WDAC, AppLocker) holds PowerShell in another language mode than FullLanguage.
+LANGUAGE_MODE_ERROR = ("bootstrap: PowerShell runs in %s mode (an application control policy such as WDAC or "
+                       "AppLocker is enforced); the crashdump.windows agent needs FullLanguage and cannot run on "
+                       "this host")
 
 
 class ConnectionDropped(Exception):
@@ -109,6 +114,11 @@ class Transport:
         why = self._refusal(cmd, in_data)
         if why is not None:
             return 1, b"", ("crashdump_lab: refused: %s\r\n" % why).encode("utf-8")
+        mode = lab.state["os"].get("language_mode", "FullLanguage")
+        if mode != "FullLanguage":
+            line = json.dumps({"version": agent.PROTOCOL_VERSION, "error": LANGUAGE_MODE_ERROR % mode},
+                              separators=(",", ":"))
+            return 1, (line + "\r\n").encode("ascii"), b""
         batch_line = _lines(in_data.decode("utf-8"))[-1]
         try:
             reply = agent.execute_batch(lab, json.loads(batch_line))

@@ -1287,6 +1287,483 @@ function Invoke-FileCompress {
 }
 
 # ---------------------------------------------------------------------------
+# Preflight: installed image files, process memory, where a dump folder lands
+# per account, Microsoft Defender, antivirus products, the newest update.
+# ---------------------------------------------------------------------------
+
+function Get-StringListField {
+    param($Op, [string]$Name)
+    $list = Get-ListField $Op $Name
+    foreach ($item in $list) {
+        if (-not ($item -is [string]) -or $item -eq '') {
+            throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be a list of non-empty strings"))
+        }
+    }
+    return , $list
+}
+
+# Size, time and version resource of one executable; nulls where it has none.
+function Get-ExecutableFacts {
+    param([string]$Path)
+    $facts = [ordered]@{ exists = $false; version = $null; product_version = $null; product_name = $null
+        company = $null; size = $null; mtime = $null
+    }
+    $isFile = $false
+    try { $isFile = [System.IO.File]::Exists($Path) } catch { $isFile = $false }
+    if (-not $isFile) { return $facts }
+    $info = New-Object System.IO.FileInfo -ArgumentList $Path
+    $facts['exists'] = $true
+    $facts['size'] = $info.Length
+    $facts['mtime'] = Format-IsoTime $info.LastWriteTimeUtc
+    try {
+        $resource = [System.Diagnostics.FileVersionInfo]::GetVersionInfo($Path)
+        if ($null -ne $resource.FileVersion -or $resource.FileMajorPart -ne 0 -or $resource.FileMinorPart -ne 0) {
+            $facts['version'] = ([string]$resource.FileMajorPart + '.' + [string]$resource.FileMinorPart + '.' +
+                [string]$resource.FileBuildPart + '.' + [string]$resource.FilePrivatePart)
+        }
+        $facts['product_version'] = $resource.ProductVersion
+        $facts['product_name'] = $resource.ProductName
+        $facts['company'] = $resource.CompanyName
+    }
+    catch {
+        # An unreadable version resource leaves the version unknown.
+        $facts['version'] = $null
+    }
+    return $facts
+}
+
+# The executable of a service command line: quoted, up to ".exe", or the first word.
+function Get-CommandLineExecutable {
+    param([string]$CommandLine)
+    if ([string]::IsNullOrEmpty($CommandLine)) { return $null }
+    $m = [regex]::Match($CommandLine.Trim(), '^(?:"([^"]*)"?|(.*?\.exe)(?:\s|$)|(\S+))', 'IgnoreCase')
+    foreach ($index in 1..3) {
+        if ($m.Groups[$index].Success -and $m.Groups[$index].Value -ne '') {
+            return [System.Environment]::ExpandEnvironmentVariables($m.Groups[$index].Value)
+        }
+    }
+    return $null
+}
+
+function Add-ImageFileSource {
+    param($Found, $Order, [string]$Path, [string]$Source)
+    $identity = $Path.ToLowerInvariant()
+    if (-not $Found.ContainsKey($identity)) {
+        $Found[$identity] = [ordered]@{ path = $Path; sources = (New-Object System.Collections.Generic.List[object]) }
+        $Order.Add($identity)
+    }
+    $Found[$identity]['sources'].Add($Source)
+}
+
+function Invoke-ImageFiles {
+    param($Op, $Data)
+    $name = Get-RequiredString $Op 'name'
+    if ($name -eq '' -or $name.Contains('\') -or $name.Contains('/')) {
+        throw (New-AgentException 'System.ArgumentException' "field 'name' must be a file name")
+    }
+    $given = Get-StringListField $Op 'paths'
+    $found = @{}
+    $order = New-Object System.Collections.Generic.List[string]
+    $services = New-Object System.Collections.Generic.List[object]
+    $systemRoot = Get-EnvValue 'SystemRoot'
+    $folders = @('System32')
+    if ([System.Environment]::Is64BitOperatingSystem) { $folders += 'SysWOW64' }
+    foreach ($folder in $folders) {
+        $path = $systemRoot + '\' + $folder + '\' + $name
+        if ([System.IO.File]::Exists($path)) { Add-ImageFileSource $found $order $path $folder.ToLowerInvariant() }
+    }
+    foreach ($view in @([Microsoft.Win32.RegistryView]::Registry64, [Microsoft.Win32.RegistryView]::Registry32)) {
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $view)
+        $key = $null
+        try {
+            $key = $base.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\' + $name, $false)
+            if ($null -ne $key) {
+                $registered = $key.GetValue('', $null)
+                if ($registered -is [string] -and $registered.Trim() -ne '') {
+                    $path = [System.Environment]::ExpandEnvironmentVariables($registered.Trim().Trim([char]'"'))
+                    Add-ImageFileSource $found $order $path 'app_paths'
+                }
+            }
+        }
+        finally {
+            Close-RegistryKeys $key $base
+        }
+    }
+    foreach ($service in (Get-ManagementInstances 'Win32_Service' '')['Items']) {
+        $binary = Get-CommandLineExecutable ([string]$service.PathName)
+        if ($null -eq $binary) { continue }
+        $leaf = $binary.Substring($binary.LastIndexOf('\') + 1)
+        if ($leaf -ne $name) { continue }
+        Add-ImageFileSource $found $order $binary ('service:' + [string]$service.Name)
+        $services.Add([ordered]@{
+                name         = [string]$service.Name
+                display_name = $service.DisplayName
+                account      = $service.StartName
+                start_mode   = $service.StartMode
+                status       = $service.State
+                pid          = $service.ProcessId
+                path         = $binary
+            })
+    }
+    foreach ($proc in (Get-ManagementInstances 'Win32_Process' '')['Items']) {
+        if ([string]$proc.Name -ne $name -or [string]::IsNullOrEmpty($proc.ExecutablePath)) { continue }
+        Add-ImageFileSource $found $order ([string]$proc.ExecutablePath) ('process:' + [string]$proc.ProcessId)
+    }
+    foreach ($path in $given) {
+        Add-ImageFileSource $found $order ([System.Environment]::ExpandEnvironmentVariables($path)) 'given'
+    }
+    $files = New-Object System.Collections.Generic.List[object]
+    foreach ($identity in $order) {
+        $entry = $found[$identity]
+        $facts = Get-ExecutableFacts $entry['path']
+        foreach ($field in $facts.Keys) { $entry[$field] = $facts[$field] }
+        $files.Add($entry)
+    }
+    $Data['files'] = $files
+    $Data['services'] = $services
+}
+
+function Invoke-ProcessMemory {
+    param($Op, $Data)
+    $wanted = @{}
+    foreach ($n in (Get-StringListField $Op 'names')) { $wanted[$n.ToLowerInvariant()] = $true }
+    $processes = New-Object System.Collections.Generic.List[object]
+    $Data['processes'] = $processes
+    foreach ($proc in (Get-ManagementInstances 'Win32_Process' '')['Items']) {
+        if ($wanted.Count -gt 0 -and -not $wanted.ContainsKey(([string]$proc.Name).ToLowerInvariant())) { continue }
+        # PrivatePageCount is in bytes (Private Bytes), despite its name.
+        $private = $null
+        if ($null -ne $proc.PrivatePageCount) { $private = [long]$proc.PrivatePageCount }
+        $processes.Add([ordered]@{ name = [string]$proc.Name; pid = [long]$proc.ProcessId; private_bytes = $private })
+    }
+}
+
+# The folder text a folder_probe names: the first REG_SZ / REG_EXPAND_SZ value
+# of the list, unexpanded, or the default.
+function Get-ProbedFolderText {
+    param($Specs, $Default, $Data)
+    for ($i = 0; $i -lt $Specs.Count; $i++) {
+        $target = Resolve-RegistryKey $Specs[$i]
+        $valueName = Get-RequiredString $Specs[$i] 'name'
+        $base = Open-RegistryBase $target
+        $key = $null
+        try {
+            $key = Open-RegistrySubKey $base $target['SubPath'] $false
+            if ($null -eq $key -or -not (@($key.GetValueNames()) -contains $valueName)) { continue }
+            $kind = [string]$key.GetValueKind($valueName)
+            if ($kind -ne 'String' -and $kind -ne 'ExpandString') { continue }
+            $Data['type'] = 'REG_SZ'
+            if ($kind -eq 'ExpandString') { $Data['type'] = 'REG_EXPAND_SZ' }
+            $Data['source'] = $i
+            $options = [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames
+            $Data['folder'] = [string]$key.GetValue($valueName, $null, $options)
+            return
+        }
+        finally {
+            Close-RegistryKeys $key $base
+        }
+    }
+    if ($null -ne $Default) {
+        $Data['folder'] = $Default
+        $Data['type'] = 'REG_EXPAND_SZ'
+    }
+}
+
+function Get-ProfileImagePath {
+    param([string]$Sid)
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine,
+        [Microsoft.Win32.RegistryView]::Registry64)
+    $key = $null
+    try {
+        $key = $base.OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList\' + $Sid, $false)
+        if ($null -eq $key) { return $null }
+        $path = $key.GetValue('ProfileImagePath', $null)
+        if ($path -is [string] -and $path -ne '') { return $path }
+        return $null
+    }
+    finally {
+        Close-RegistryKeys $key $base
+    }
+}
+
+# %NAME% as WerFault running as the account would expand it: the account's
+# own variables from its profile, the rest from the machine; unknown names,
+# and per-account names of an account without a profile, stay.
+function Expand-ForAccount {
+    param([string]$Text, [string]$Sid, [string]$Account, $ProfilePath)
+    $own = @{}
+    if ($null -ne $ProfilePath) {
+        $own['USERPROFILE'] = $ProfilePath
+        $own['LOCALAPPDATA'] = $ProfilePath + '\AppData\Local'
+        $own['APPDATA'] = $ProfilePath + '\AppData\Roaming'
+        $own['TEMP'] = $ProfilePath + '\AppData\Local\Temp'
+        $own['TMP'] = $own['TEMP']
+    }
+    if ($Sid -eq 'S-1-5-18') { $own['USERNAME'] = (Get-EnvValue 'COMPUTERNAME') + '$' }
+    elseif ($Sid -eq 'S-1-5-19') { $own['USERNAME'] = 'LOCAL SERVICE' }
+    elseif ($Sid -eq 'S-1-5-20') { $own['USERNAME'] = 'NETWORK SERVICE' }
+    elseif ($null -ne $Account) { $own['USERNAME'] = $Account.Substring($Account.LastIndexOf('\') + 1) }
+    $personal = @('USERPROFILE', 'LOCALAPPDATA', 'APPDATA', 'TEMP', 'TMP', 'USERNAME', 'HOMEDRIVE', 'HOMEPATH',
+        'HOMESHARE', 'USERDOMAIN', 'USERDNSDOMAIN', 'LOGONSERVER', 'ONEDRIVE')
+    $sb = New-Object System.Text.StringBuilder
+    $last = 0
+    foreach ($m in [regex]::Matches($Text, '%([^%]+)%')) {
+        [void]$sb.Append($Text.Substring($last, $m.Index - $last))
+        $varName = $m.Groups[1].Value
+        $value = $null
+        if ($own.ContainsKey($varName)) { $value = $own[$varName] }
+        elseif ($personal -notcontains $varName) {
+            $value = [System.Environment]::GetEnvironmentVariable($varName, 'Machine')
+            if ($null -eq $value) { $value = Get-EnvValue $varName }
+        }
+        if ($null -eq $value) { [void]$sb.Append($m.Value) } else { [void]$sb.Append($value) }
+        $last = $m.Index + $m.Length
+    }
+    [void]$sb.Append($Text.Substring($last))
+    return $sb.ToString()
+}
+
+function Get-VolumeFacts {
+    param([string]$Root)
+    $drive = New-Object System.IO.DriveInfo -ArgumentList $Root
+    $volume = [ordered]@{ root = $Root; exists = ([string]$drive.DriveType -ne 'NoRootDirectory'); ready = $false
+        free_bytes = $null; total_bytes = $null; format = $null
+    }
+    if ($volume['exists'] -and $drive.IsReady) {
+        $volume['ready'] = $true
+        $volume['free_bytes'] = $drive.AvailableFreeSpace
+        $volume['total_bytes'] = $drive.TotalSize
+        $volume['format'] = $drive.DriveFormat
+    }
+    return $volume
+}
+
+function New-ProbeAccount {
+    param($Name, $Sid, $Pids, $Folder, $Type)
+    $entry = [ordered]@{ name = $Name; exists = $false; account = $null; sid = $Sid; profile = $null; pids = $Pids
+        folder = $null; valid = $false; levels = (New-Object System.Collections.Generic.List[object]); volume = $null
+    }
+    if ($null -eq $Sid) { return $entry }
+    $entry['exists'] = $true
+    try {
+        $identifier = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $Sid
+        $entry['account'] = $identifier.Translate([System.Security.Principal.NTAccount]).Value
+    }
+    catch {
+        $entry['account'] = $null
+    }
+    $entry['profile'] = Get-ProfileImagePath $Sid
+    if ($null -eq $Folder) { return $entry }
+    $text = $Folder
+    if ($Type -eq 'REG_EXPAND_SZ') { $text = Expand-ForAccount $Folder $Sid $entry['account'] $entry['profile'] }
+    $entry['folder'] = $text
+    if (-not ($text -cmatch '^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)')) { return $entry }
+    try { $full = [System.IO.Path]::GetFullPath($text) } catch { return $entry }
+    $root = [System.IO.Path]::GetPathRoot($full)
+    if ($full.Length -gt $root.Length) { $full = $full.TrimEnd([char]'\') }
+    $entry['folder'] = $full
+    $entry['valid'] = $true
+    $cursor = $full
+    while ($null -ne $cursor -and $cursor -ne '') {
+        $level = [ordered]@{ path = $cursor; exists = $false; type = $null; sddl = $null; error = $null }
+        $entry['levels'].Add($level)
+        try {
+            if ([System.IO.Directory]::Exists($cursor)) { $level['type'] = 'directory' }
+            elseif ([System.IO.File]::Exists($cursor)) { $level['type'] = 'file' }
+            if ($null -ne $level['type']) {
+                $level['exists'] = $true
+                $level['sddl'] = Get-PathSddl $cursor
+            }
+        }
+        catch {
+            # A folder the agent may not read is reported, not fatal.
+            $level['error'] = [string]$_.Exception.Message
+        }
+        if ($level['exists']) { break }
+        $cursor = [System.IO.Path]::GetDirectoryName($cursor)
+    }
+    if ($root -cmatch '^[A-Za-z]:\\$') { $entry['volume'] = Get-VolumeFacts $root }
+    return $entry
+}
+
+function Get-OwnerSid {
+    param($Process, [bool]$Cim)
+    try {
+        $owner = $null
+        if ($Cim) { $owner = Invoke-CimMethod -InputObject $Process -MethodName 'GetOwnerSid' }
+        else { $owner = $Process.GetOwnerSid() }
+        if ($null -eq $owner -or [int]$owner.ReturnValue -ne 0 -or [string]::IsNullOrEmpty($owner.Sid)) { return $null }
+        return [string]$owner.Sid
+    }
+    catch {
+        return $null
+    }
+}
+
+function Invoke-FolderProbe {
+    param($Op, $Data)
+    $specs = Get-ListField $Op 'value'
+    $default = Get-Field $Op 'default'
+    if ($null -ne $default -and -not ($default -is [string])) {
+        throw (New-AgentException 'System.ArgumentException' "field 'default' must be a string or null")
+    }
+    $names = Get-StringListField $Op 'accounts'
+    $images = @{}
+    foreach ($n in (Get-StringListField $Op 'process_names')) { $images[$n.ToLowerInvariant()] = $true }
+    $Data['folder'] = $null
+    $Data['type'] = $null
+    $Data['source'] = $null
+    Get-ProbedFolderText $specs $default $Data
+    $probes = New-Object System.Collections.Generic.List[object]
+    $Data['accounts'] = $probes
+    foreach ($name in $names) {
+        $sid = $null
+        try {
+            $sid = (New-Object System.Security.Principal.NTAccount -ArgumentList $name).Translate(
+                [System.Security.Principal.SecurityIdentifier]).Value
+        }
+        catch {
+            $sid = $null
+        }
+        $probes.Add((New-ProbeAccount $name $sid (New-Object System.Collections.Generic.List[object]) $Data['folder'] $Data['type']))
+    }
+    if ($images.Count -eq 0) { return }
+    $found = Get-ManagementInstances 'Win32_Process' ''
+    $pidsBySid = [ordered]@{}
+    foreach ($proc in $found['Items']) {
+        if (-not $images.ContainsKey(([string]$proc.Name).ToLowerInvariant())) { continue }
+        $sid = Get-OwnerSid $proc $found['Cim']
+        if ($null -eq $sid) { continue }
+        if (-not $pidsBySid.Contains($sid)) { $pidsBySid[$sid] = New-Object System.Collections.Generic.List[object] }
+        $pidsBySid[$sid].Add([long]$proc.ProcessId)
+    }
+    foreach ($sid in @($pidsBySid.Keys)) {
+        $probes.Add((New-ProbeAccount $null $sid $pidsBySid[$sid] $Data['folder'] $Data['type']))
+    }
+}
+
+function Invoke-DefenderState {
+    param($Op, $Data)
+    $Data['available'] = $false
+    $Data['reason'] = $null
+    $Data['real_time_protection'] = $null
+    $Data['am_running_mode'] = $null
+    $Data['signature_age_days'] = $null
+    $Data['exclusions_visible'] = $null
+    $lists = @('exclusion_paths', 'exclusion_processes', 'exclusion_extensions')
+    foreach ($field in $lists) { $Data[$field] = New-Object System.Collections.Generic.List[object] }
+    if ($null -eq (Get-Command -Name 'Get-MpPreference' -ErrorAction SilentlyContinue)) {
+        $Data['reason'] = 'Get-MpPreference is not available: the Defender PowerShell module is not installed'
+        return
+    }
+    $preference = $null
+    try { $preference = Get-MpPreference }
+    catch {
+        # Defender turned off (another antivirus product) answers with an error.
+        $Data['reason'] = 'Get-MpPreference failed: ' + [string]$_.Exception.Message
+        return
+    }
+    $Data['available'] = $true
+    $Data['exclusions_visible'] = $true
+    $sources = @($preference.ExclusionPath, $preference.ExclusionProcess, $preference.ExclusionExtension)
+    for ($i = 0; $i -lt $lists.Count; $i++) {
+        foreach ($item in @($sources[$i])) {
+            if ($null -eq $item) { continue }
+            # HideExclusionsFromLocalAdmins: "N/A: Must be an administrator to view exclusions".
+            if ([string]$item -like 'N/A*') { $Data['exclusions_visible'] = $false }
+            else { $Data[$lists[$i]].Add([string]$item) }
+        }
+    }
+    if (-not $Data['exclusions_visible']) { foreach ($field in $lists) { $Data[$field].Clear() } }
+    try {
+        $status = Get-MpComputerStatus
+        $Data['real_time_protection'] = [bool]$status.RealTimeProtectionEnabled
+        $Data['signature_age_days'] = $status.AntivirusSignatureAge
+        if ($null -ne $status.AMRunningMode) { $Data['am_running_mode'] = [string]$status.AMRunningMode }
+    }
+    catch {
+        $Data['real_time_protection'] = $null
+    }
+}
+
+function Invoke-AvProducts {
+    param($Op, $Data)
+    $Data['available'] = $false
+    $Data['reason'] = $null
+    $products = New-Object System.Collections.Generic.List[object]
+    $Data['products'] = $products
+    $items = $null
+    try {
+        if ($null -ne (Get-Command -Name 'Get-CimInstance' -ErrorAction SilentlyContinue)) {
+            $items = @(Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName 'AntiVirusProduct')
+        }
+        else {
+            $items = @(Get-WmiObject -Namespace 'root\SecurityCenter2' -Class 'AntiVirusProduct')
+        }
+    }
+    catch {
+        $Data['reason'] = 'root\SecurityCenter2 is not available (only client editions of Windows have it): ' +
+            [string]$_.Exception.Message
+        return
+    }
+    $Data['available'] = $true
+    foreach ($item in $items) {
+        $state = $null
+        if ($null -ne $item.productState) { $state = [long]$item.productState }
+        $products.Add([ordered]@{
+                name          = $item.displayName
+                product_state = $state
+                path          = $item.pathToSignedProductExe
+                timestamp     = $item.timestamp
+            })
+    }
+}
+
+# Win32_QuickFixEngineering.InstalledOn: M/d/yyyy text, sometimes a hex
+# FILETIME, often empty.
+function ConvertFrom-HotfixDate {
+    param($Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [datetime]) { return $Value.Date }
+    $text = ([string]$Value).Trim()
+    if ($text -cmatch '^[0-9A-Fa-f]{15,16}$') { return [datetime]::FromFileTimeUtc([System.Convert]::ToInt64($text, 16)).Date }
+    $parsed = [datetime]::MinValue
+    $formats = [string[]]@('M/d/yyyy', 'yyyyMMdd', 'yyyy-MM-dd')
+    if ([datetime]::TryParseExact($text, $formats, $Invariant, [System.Globalization.DateTimeStyles]::None, [ref]$parsed)) {
+        return $parsed.Date
+    }
+    return $null
+}
+
+function Invoke-HotfixLatest {
+    param($Op, $Data)
+    $count = 0
+    $undated = 0
+    $newest = $null
+    $newestDate = $null
+    foreach ($fix in (Get-ManagementInstances 'Win32_QuickFixEngineering' '')['Items']) {
+        $count++
+        # Get-CimInstance gives InstalledOn as a DateTime; Get-WmiObject as text.
+        $date = ConvertFrom-HotfixDate $fix.InstalledOn
+        if ($null -eq $date) {
+            $undated++
+            continue
+        }
+        if ($null -eq $newestDate -or $date -gt $newestDate) {
+            $newestDate = $date
+            $newest = [ordered]@{ id = $fix.HotFixID; description = $fix.Description
+                installed_on = $date.ToString('yyyy-MM-dd', $Invariant)
+            }
+        }
+    }
+    $Data['count'] = $count
+    $Data['undated'] = $undated
+    $Data['age_days'] = $null
+    if ($null -ne $newestDate) { $Data['age_days'] = [int][math]::Floor(((Get-Date).Date - $newestDate).TotalDays) }
+    $Data['newest'] = $newest
+}
+
+# ---------------------------------------------------------------------------
 # Batch driver.
 # ---------------------------------------------------------------------------
 
@@ -1310,6 +1787,12 @@ function Invoke-AgentOp {
         'file_find' { Invoke-FileFind $Op $Data }
         'temp_dir' { Invoke-TempDir $Op $Data }
         'file_compress' { Invoke-FileCompress $Op $Data }
+        'image_files' { Invoke-ImageFiles $Op $Data }
+        'process_memory' { Invoke-ProcessMemory $Op $Data }
+        'folder_probe' { Invoke-FolderProbe $Op $Data }
+        'defender_state' { Invoke-DefenderState $Op $Data }
+        'av_products' { Invoke-AvProducts $Op $Data }
+        'hotfix_latest' { Invoke-HotfixLatest $Op $Data }
         default {
             throw (New-AgentException 'System.NotSupportedException' ("Unknown operation '" + $Name + "'."))
         }

@@ -2,6 +2,14 @@
 # Input lines: the agent script, the separator line, then one line of batch
 # JSON. The JSON is passed to the agent as an argument, never parsed as code.
 $ErrorActionPreference = 'Stop'
+# An application control policy (WDAC, AppLocker) holds PowerShell in
+# ConstrainedLanguage mode, where the agent cannot work (.NET types, registry
+# views). Say so in one line before anything that mode forbids runs.
+$mode = [string]$ExecutionContext.SessionState.LanguageMode
+if ($mode -ne 'FullLanguage') {
+    '{"version":1,"error":"bootstrap: PowerShell runs in ' + $mode + ' mode (an application control policy such as WDAC or AppLocker is enforced); the crashdump.windows agent needs FullLanguage and cannot run on this host"}'
+    exit 1
+}
 $sep = '#crashdump.windows:batch#'
 $agentLines = New-Object System.Collections.Generic.List[string]
 $batchJson = $null
