@@ -70,6 +70,19 @@ rm -f "$OUT"/junit-*.xml
 py_dirs=()
 for d in plugins lab tests tools benchmarks; do [ ! -d "$d" ] || py_dirs+=("$d"); done
 step "ruff" ruff check "${py_dirs[@]}"
+# The triage HTML report is checked in Debian's headless chromium: install it
+# once (quietly, waiting for other apt users); if that fails the browser test
+# says so, and fails under CI.
+browser() {
+  [ ! -x /usr/bin/chromium ] || return 0
+  local as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 update &&
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o DPkg::Lock::Timeout=600 \
+      install --no-install-recommends chromium; } </dev/null >"$OUT/chromium-install.log" 2>&1 ||
+    echo "chromium could not be installed (tests/output/chromium-install.log)" >&2
+}
+step "chromium" browser
 # The galaxy build test runs last, as step (e), after sanity and lint.
 step "pytest" pytest -n auto --junitxml="$OUT/junit-pytest.xml" \
     --ignore=tests/ecosystem/test_galaxy_build.py
