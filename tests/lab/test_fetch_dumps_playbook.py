@@ -1,0 +1,61 @@
+"""playbooks/harvest_crash_dumps.yml and the harvest role on a lab host, as users run them."""
+
+import json
+import os
+from pathlib import Path
+
+import ansible_runner
+
+REPO = Path(__file__).resolve().parents[2]
+HARVEST = REPO / "playbooks" / "harvest_crash_dumps.yml"
+LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
+SEED = {"registry": {LD + "\\netsh.exe": {"values": {
+    "DumpType": {"type": "REG_DWORD", "data": 2}, "DumpFolder": {"type": "REG_EXPAND_SZ", "data": "C:\\WER"}}}}}
+
+
+def files_below(path):
+    return sorted(str(p.relative_to(path)) for p in Path(path).rglob("*") if p.is_file()) if os.path.exists(path) \
+        else []
+
+
+def test_harvest_playbook(lab, tmp_path):
+    lab.host("win", SEED)
+    lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
+    dest = tmp_path / "dumps"
+    proc = lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
+    summary = next(r for host, r in proc.results if isinstance(r.get("msg"), list))["msg"]
+    assert summary[0].startswith("1 dump(s) found: 1 fetched")
+    assert "fetched: C:\\WER\\netsh.exe.4660.dmp" in summary[1] and "Event 1000 0xc0000005" in summary[1]
+    assert files_below(dest) == ["win/manifest.json", "win/netsh.exe.4660.dmp"]
+    again = lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
+    assert not any(r.get("changed") for host, r in again.results)
+
+    # The bucket needs amazon.aws, which this controller does not have: a clear
+    # error before anything is fetched.
+    proc = lab.playbook(HARVEST, check=False, extra_vars={"exe": "netsh.exe", "harvest_dest": str(tmp_path / "b"),
+                                                          "harvest_s3_bucket": "dumps"})
+    assert proc.returncode == 2
+    assert "amazon.aws collection is not installed" in proc.stdout
+    assert not (tmp_path / "b").exists()
+
+    proc = lab.playbook(HARVEST, check=False)
+    assert proc.returncode == 2 and "-e exe=NAME.exe" in proc.stdout
+
+
+def test_awx_jobs_in_fresh_containers_share_a_mounted_destination(lab, tmp_path):
+    """Each AWX job starts from an empty private data dir; the dumps live on a mounted volume."""
+    lab.host("win", SEED)
+    lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
+    mounted = tmp_path / "volume"
+    survey = {"exe": "netsh.exe", "harvest_dest": str(mounted), "harvest_max_age": "7d"}
+    moved = []
+    for job in ("job1", "job2"):
+        before = lab.stats("win")["fetch_bytes"]
+        (tmp_path / job).mkdir()
+        result = ansible_runner.run(private_data_dir=str(tmp_path / job), playbook=str(HARVEST),
+                                    inventory=str(lab.inventory()), extravars=survey, envvars=lab.env, quiet=True)
+        assert result.status == "successful", result.stdout.read()
+        moved.append(lab.stats("win")["fetch_bytes"] - before)
+    assert moved[0] > 0 and moved[1] == 0
+    manifest = json.loads((mounted / "win" / "manifest.json").read_text())
+    assert [e["file"] for e in manifest["dumps"]] == ["netsh.exe.4660.dmp"]
