@@ -142,7 +142,9 @@ class _Run:
     def predict(self, candidates):
         for d in candidates:
             d["status"] = "would_fetch"
-        would_remove = [d["remote_path"] for d in self.dumps] if self.args["remove_after_fetch"] else []
+        # A dump held on the manifest's word alone (trust_manifest) has no copy here to verify: it stays.
+        would_remove = [d["remote_path"] for d in self.dumps if d["status"] != "held"
+                        or os.path.isfile(d["local_path"])] if self.args["remove_after_fetch"] else []
         need = sum(d["size"] for d in candidates)
         if candidates:
             problem = _harvest.free_space_problem(_harvest.existing_ancestor(self.folder), need,
@@ -268,6 +270,7 @@ class _Run:
         try:
             self.manifest.save()
         except OSError as e:
+            self.manifest.entries.remove(entry)
             os.unlink(final)
             raise _harvest.DiskFull("cannot write %s: %s" % (self.manifest.path, e)) from e
         d.update(status="fetched", local_path=final)
@@ -304,6 +307,8 @@ class _Run:
         try:
             results = self.action._apply(ops)
         except AnsibleError as e:
+            if targets:
+                self.errors.append("the cleanup batch failed (%s): no dump was removed from the host" % e)
             return "temporary files may be left in %s (%s): the next run removes them" % (self.temp["path"], e)
         leftovers = {f["path"] for f in self.temp["files"]}
         left = []
