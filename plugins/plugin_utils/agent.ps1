@@ -1152,6 +1152,9 @@ function Invoke-FileFind {
 
     foreach ($folder in $folders) {
         try {
+            # A folder left relative (an unknown variable) is not looked up
+            # in the agent's current directory.
+            if (-not [System.IO.Path]::IsPathRooted($folder['path'])) { continue }
             if (-not [System.IO.Directory]::Exists($folder['path'])) { continue }
             $folder['exists'] = $true
             $dir = New-Object System.IO.DirectoryInfo -ArgumentList $folder['path']
