@@ -117,7 +117,7 @@ def run_once(per_host, collector):
 
 
 def best_of(per_host, repeat, collector):
-    runs = [run_once(per_host, collector) for _ in range(repeat)]
+    runs = [run_once(per_host, collector) for _run in range(repeat)]
     return min(runs, key=lambda r: r[0] + r[1])
 
 
@@ -136,7 +136,7 @@ def main():
     print("  parse (crash_events, per host): %.3f s" % parse)
     print("  aggregate (triage, once):       %.3f s" % agg)
     print("  total:                          %.3f s (target < 1 s)" % (parse + agg))
-    parse, agg, _ = best_of(per_host, opts.repeat, collector=True)
+    parse, agg, _report = best_of(per_host, opts.repeat, collector=True)
     print("with the garbage collector on (all %d hosts' events in one process, not one worker per host):"
           % len(per_host))
     print("  total:                          %.3f s" % (parse + agg))

@@ -223,13 +223,13 @@ def timeline(groups, crashes_by_host, start=None, end=None):
                 hours[key] = hours.get(key, 0) + 1
     if not hours:
         return {"bin_seconds": None, "series": [], "bins": [], "max": 0}
-    starts = {hour: _hour(hour) for hour, _ in hours}
+    starts = {hour: _hour(hour) for hour, _series in hours}
     bounds = list(starts.values()) + [_hour(t) for t in (start, end) if t]
     first, last = min(bounds), max(bounds)
     width = next((w for w in _BIN_WIDTHS if (last - first) / w.total_seconds() < MAX_BINS - 1), _BIN_WIDTHS[-1])
     seconds = int(width.total_seconds())
     base = first // seconds
-    counts = [[0] * (SERIES + 1) for _ in range(last // seconds - base + 1)]
+    counts = [[0] * (SERIES + 1) for _bin in range(last // seconds - base + 1)]
     for (hour, index), n in hours.items():
         counts[starts[hour] // seconds - base][index] += n
     bins = [{"start": _iso(_EPOCH + dt.timedelta(seconds=(base + i) * seconds)), "counts": c, "total": sum(c)}

@@ -1,9 +1,11 @@
 """crash_events and the triage playbook on lab hosts, and the HTML report in a real headless browser."""
 
+import html as html_text
 import json
 import os
 import re
 import subprocess
+import types
 from pathlib import Path
 
 import pytest
@@ -47,7 +49,7 @@ def test_crash_events_reads_the_lab_crash_in_one_round_trip(lab):
 
 def test_crash_events_options(lab):
     lab.host("win")
-    for _ in range(3):
+    for _attempt in range(3):
         crash(lab, "win", "app.exe")
     crash(lab, "win", "other.exe")
     tasks = """
@@ -59,7 +61,7 @@ def test_crash_events_options(lab):
     max_events: 2
 """
     proc = lab.play(tasks)
-    by_images, future, limited = [r for _, r in proc.results]
+    by_images, future, limited = [result for _host, result in proc.results]
     assert [c["image"] for c in by_images["crashes"]] == ["other.exe"]
     assert future["crashes"] == [] and future["since"] == "2999-01-01T00:00:00.000Z"
     assert limited["truncated"] is True and len(limited["crashes"]) == 1
@@ -88,11 +90,14 @@ def test_crash_events_bad_options_send_nothing(lab):
 # -- the triage playbook ---------------------------------------------------------
 
 # image -> {host: crashes}: alpha on 4 hosts once each, beta (heap corruption in
-# ntdll) on 3 hosts twice each, gamma 4 times on one host; h5 does not crash.
+# ntdll) on 3 hosts twice each, gamma 4 times on one host; h5 only crashes an
+# image whose name is markup, which the HTML report must show as text.
+HOSTILE = "<img src=x onerror=alert(1)>.exe"
 PLAN = {
     "alpha.exe": ({"h1": 1, "h2": 1, "h3": 1, "h4": 1}, ()),
     "beta.exe": ({"h1": 2, "h2": 2, "h3": 2}, ("--code", "0xc0000374")),
     "gamma.exe": ({"h1": 4}, ("--module", "gamma_plugin.dll")),
+    HOSTILE: ({"h5": 1}, ()),
 }
 
 
@@ -110,32 +115,32 @@ def triaged(request, tmp_path_factory):
     last = {}
     for image, (per_host, args) in PLAN.items():
         for host, count in per_host.items():
-            for _ in range(count):
+            for _attempt in range(count):
                 last[(image, host)] = crash(lab, host, image, *args)
     out = lab.root / "reports"
     proc = lab.playbook(TRIAGE, extra_vars={"triage_report_dir": str(out), "triage_days": 1,
                                             "triage_enable_top": True})
     report = json.loads((out / "crash_triage.json").read_text())
-    return lab, proc, report, last, out / "crash_triage.html"
+    return types.SimpleNamespace(lab=lab, proc=proc, report=report, last=last, html=out / "crash_triage.html")
 
 
 def test_report_ranks_images_by_hosts_then_crashes(triaged):
-    _, _, report, _, _ = triaged
+    report = triaged.report
     images = [(i["image"], i["host_count"], i["count"]) for i in report["images"]]
-    assert images == [("alpha.exe", 4, 4), ("beta.exe", 3, 6), ("gamma.exe", 1, 4)]
+    assert images == [("alpha.exe", 4, 4), ("beta.exe", 3, 6), ("gamma.exe", 1, 4), (HOSTILE, 1, 1)]
     assert report["top_image"] == {"image": "alpha.exe", "hosts": ["h1", "h2", "h3", "h4"], "host_count": 4,
                                    "count": 4}
     assert report["hosts"] == ["h1", "h2", "h3", "h4", "h5"]
-    assert report["hosts_with_crashes"] == ["h1", "h2", "h3", "h4"]
-    assert report["crash_count"] == 14 and report["failed_hosts"] == []
+    assert report["hosts_with_crashes"] == ["h1", "h2", "h3", "h4", "h5"]
+    assert report["crash_count"] == 15 and report["failed_hosts"] == []
 
 
 def test_report_ranks_signatures_by_hosts_then_crashes(triaged):
-    _, _, report, last, _ = triaged
+    report, last = triaged.report, triaged.last
     groups = report["signatures"]
     keys = [(-g["host_count"], -g["count"]) for g in groups]
     assert keys == sorted(keys) and [g["rank"] for g in groups] == list(range(1, len(groups) + 1))
-    for image, (per_host, _) in PLAN.items():
+    for image, (per_host, _args) in PLAN.items():
         mine = [g for g in groups if g["image"] == image]
         assert sum(g["count"] for g in mine) == sum(per_host.values())
         seen = {}
@@ -154,7 +159,7 @@ def test_report_ranks_signatures_by_hosts_then_crashes(triaged):
 
 
 def test_top_image_is_enabled_where_it_crashed(triaged):
-    lab, proc, _, _, _ = triaged
+    lab, proc = triaged.lab, triaged.proc
     for host in ("h1", "h2", "h3", "h4"):
         assert LD + "\\alpha.exe" in lab.registry(host), host
     assert not any(k.startswith(LD) for k in lab.registry("h5"))
@@ -173,7 +178,7 @@ def chromium(*args, tmp):
 
 
 def test_html_report_in_a_headless_browser(triaged, tmp_path):
-    _, _, report, _, html = triaged
+    report, html = triaged.report, triaged.html
     if not os.access(CHROMIUM, os.X_OK):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("%s is missing: tools/test.sh installs Debian's chromium" % CHROMIUM)
@@ -183,15 +188,16 @@ def test_html_report_in_a_headless_browser(triaged, tmp_path):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I)
     assert not re.search(r"url\(|@import|<link\b", text, re.I)
     assert "default-src 'none'" in text
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;.exe" in text
 
     url = html.as_uri()
     dom, log = chromium("--dump-dom", url, tmp=tmp_path)
     console = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
     assert console == [], console
-    rows = re.findall(r'<tr data-family="([^"]+)"', dom)
+    rows = [html_text.unescape(f) for f in re.findall(r'<tr data-family="([^"]+)"', dom)]
     assert rows == [g["family"] for g in report["signatures"]]
     assert re.search(r'<rect class="bar s0"', dom)
-    assert '<b id="crash-count">14</b>' in dom
+    assert '<b id="crash-count">15</b>' in dom
 
     shot = tmp_path / "report.png"
     chromium("--window-size=1280,900", "--screenshot=%s" % shot, url, tmp=tmp_path)

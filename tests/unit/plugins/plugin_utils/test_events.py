@@ -312,8 +312,8 @@ def test_localised_and_core_clr_1026():
     core = ("Application: api.exe\nCoreCLR Version: 6.0.2122.6009\n.NET Version: 6.0.21\nDescription: The process "
             "was terminated due to an unhandled exception.\nException Info: System.InvalidOperationException: bad")
     parsed = _events.parse_dotnet(event(1026, [core]))
-    assert (parsed["runtime_version"], parsed["exception_type"]) == ("6.0.2122.6009",
-                                                                    "System.InvalidOperationException")
+    assert parsed["runtime_version"] == "6.0.2122.6009"
+    assert parsed["exception_type"] == "System.InvalidOperationException"
 
 
 def test_dotnet_1026_of_another_app_or_time_is_not_joined():

@@ -33,8 +33,8 @@ def fleet():
     # a.exe: 3 hosts, 3 crashes; b.exe heap corruption in ntdll: 2 hosts, 5 crashes;
     # c.exe: 1 host, 6 crashes, two versions.
     return results({
-        "web1": [crash_event("a.exe", time=t(20)), crash_event("b.exe", module="ntdll.dll", code="c0000374",
-                                                              time=t(18), pid=1),
+        "web1": [crash_event("a.exe", time=t(20)),
+                 crash_event("b.exe", module="ntdll.dll", code="c0000374", time=t(18), pid=1),
                  crash_event("b.exe", module="ntdll.dll", code="c0000374", time=t(19), pid=2)],
         "web2": [crash_event("a.exe", time=t(21))]
         + [crash_event("b.exe", module="ntdll.dll", code="c0000374", time=t(20, h), pid=h) for h in (1, 2, 3)],
