@@ -106,7 +106,9 @@ class ActionModule(WindowsAgentAction):
         for d in dumps:
             entry = manifest.held(d["sha256"], trust=args["trust_manifest"])
             if entry is not None:
-                d.update(status="held", local_path=manifest.local_path(entry))
+                d["status"] = "held"
+                if manifest.has_file(entry):
+                    d["local_path"] = manifest.local_path(entry)
             elif d["sha256"] in firsts:
                 d.update(status="duplicate", duplicate_of=firsts[d["sha256"]]["remote_path"])
             else:
@@ -144,7 +146,7 @@ class _Run:
             d["status"] = "would_fetch"
         # A dump held on the manifest's word alone (trust_manifest) has no copy here to verify: it stays.
         would_remove = [d["remote_path"] for d in self.dumps if d["status"] != "held"
-                        or os.path.isfile(d["local_path"])] if self.args["remove_after_fetch"] else []
+                        or "local_path" in d] if self.args["remove_after_fetch"] else []
         need = sum(d["size"] for d in candidates)
         if candidates:
             problem = _harvest.free_space_problem(_harvest.existing_ancestor(self.folder), need,
@@ -283,7 +285,7 @@ class _Run:
         verified = {d["sha256"] for d in self.fetched}
         for d in self.dumps:
             if d["status"] == "held" and d["sha256"] not in verified:
-                if not os.path.isfile(d["local_path"]):
+                if "local_path" not in d:
                     # Held by the manifest only (trust_manifest): nothing here to verify.
                     continue
                 if _harvest.sha256_file(d["local_path"]) == d["sha256"]:

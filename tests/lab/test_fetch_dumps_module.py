@@ -192,3 +192,20 @@ def test_bytes_per_run_limit_fetches_whole_dumps_and_says_what_is_left(lab, tmp_
     assert files_below(dest) == ["win/app.exe.2.dmp", "win/manifest.json"]
     res = fetch(lab, exe=["app.exe"], dest=str(dest), compress="never", max_bytes_per_run=400_000)[1]
     assert {d["remote_path"]: d["status"] for d in res["dumps"]} == {new: "held", old: "fetched"}
+
+
+def test_trust_manifest_counts_dumps_whose_file_moved_on(lab, tmp_path):
+    remote = ALICE_DUMPS + "\\app.exe.9.dmp"
+    lab.host("win", {"files": {remote: dump_file(noise("t", 5000))}})
+    dest = tmp_path / "dumps"
+    fetch(lab, exe=["app.exe"], dest=str(dest))
+    (dest / "win" / "app.exe.9.dmp").unlink()  # copied elsewhere, e.g. to a bucket
+    res = fetch(lab, "--check", exe=["app.exe"], dest=str(dest))[1]
+    assert by_path(res)[remote]["status"] == "would_fetch"
+    before = lab.stats("win")
+    res = fetch(lab, exe=["app.exe"], dest=str(dest), trust_manifest=True, remove_after_fetch=True)[1]
+    assert res["changed"] is False and by_path(res)[remote]["status"] == "held"
+    assert "local_path" not in by_path(res)[remote]
+    # Nothing on the controller to verify: the host keeps its copy.
+    assert res["removed"] == [] and remote in host_files(lab, "win")
+    assert lab.stats("win")["round_trips"] - before["round_trips"] == 1
