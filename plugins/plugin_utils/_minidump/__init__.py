@@ -1,0 +1,15 @@
+# Copyright: contributors to crashdump.windows
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Windows minidump reading and crash analysis on the controller, in pure Python.
+
+Layers, each importing only those above it in this list:
+
+* ``format``: raw structure layouts and constants; ``codes``: name tables;
+  ``errors``: the one error class;
+* ``reader``: the file (memory-mapped), its header and stream directory;
+* one module per stream: ``system_info``, ``misc_info``, ``threads``,
+  ``modules``, ``exception``, ``memory``, ``memory_info``, ``handles``;
+  ``context`` for CPU contexts;
+* ``pe``: module images found in dump memory; ``unwind``: stack walking;
+* ``analyze``: the typed result (``Analysis``), ``!analyze``-style.
+"""

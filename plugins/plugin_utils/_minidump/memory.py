@@ -1,0 +1,112 @@
+# Copyright: contributors to crashdump.windows
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The MemoryList and Memory64List streams: the dumped process's memory, by address.
+
+Mini dumps hold a MemoryList (stacks, bytes around instruction pointers, a
+few data blocks); full dumps a Memory64List whose ranges lie back to back
+from one base RVA. Both become one index of ranges sorted by address;
+``read`` copies only the bytes asked for out of the mapped file.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from . import format as fmt
+from .errors import MinidumpError
+
+
+@dataclass(frozen=True)
+class Range:
+    start: int
+    size: int
+    rva: int
+
+    @property
+    def end(self):
+        return self.start + self.size
+
+
+class Memory:
+    """Address -> bytes over the ranges of a dump."""
+
+    def __init__(self, dump, ranges, clipped=0):
+        self._dump = dump
+        self.ranges = sorted((r for r in ranges if r.size), key=lambda r: r.start)
+        self._starts = [r.start for r in self.ranges]
+        self.clipped = clipped  # ranges cut short by the end of the file
+
+    @property
+    def total_bytes(self):
+        return sum(r.size for r in self.ranges)
+
+    def range_at(self, address):
+        """The range holding ``address``, or None."""
+        i = bisect.bisect_right(self._starts, address) - 1
+        if i >= 0 and address < self.ranges[i].end:
+            return self.ranges[i]
+        return None
+
+    def read(self, address, size):
+        """``size`` bytes at ``address``, or None unless every byte is in the dump."""
+        if size < 0 or address < 0:
+            return None
+        parts = []
+        while size > 0:
+            r = self.range_at(address)
+            if r is None:
+                return None
+            offset = address - r.start
+            take = min(size, r.size - offset)
+            parts.append(self._dump.read(r.rva + offset, take, "memory at 0x%x" % address))
+            address += take
+            size -= take
+        return b"".join(parts)
+
+    def read_unsigned(self, address, width):
+        """The little-endian ``width``-byte unsigned integer at ``address``, or None."""
+        data = self.read(address, width)
+        return None if data is None else int.from_bytes(data, "little")
+
+
+def _memory_list(dump, stream):
+    return [Range(start, size, rva) for start, size, rva in
+            fmt.MEMORY_DESCRIPTOR.iter_unpack(dump.counted_entries(stream, fmt.MEMORY_DESCRIPTOR.size))]
+
+
+def _memory64_list(dump, stream):
+    data = dump.stream_data(stream, fmt.MEMORY64_LIST_HEADER.size)
+    count, rva = fmt.MEMORY64_LIST_HEADER.unpack_from(data, 0)
+    end = fmt.MEMORY64_LIST_HEADER.size + count * fmt.MEMORY_DESCRIPTOR64.size
+    if end > len(data):
+        raise MinidumpError("%s: Memory64List stream claims %d ranges, more than its %d bytes hold"
+                            % (dump.name, count, len(data)))
+    ranges = []
+    for start, size in fmt.MEMORY_DESCRIPTOR64.iter_unpack(data[fmt.MEMORY64_LIST_HEADER.size:end]):
+        ranges.append(Range(start, size, rva))
+        rva += size
+    return ranges
+
+
+def read_memory(dump):
+    """The dump's memory (MemoryList and Memory64List together); empty when it has neither.
+
+    Ranges whose bytes run past the end of the file (a dump cut short while
+    being written) keep the part that is there; ``clipped`` counts them.
+    """
+    def build():
+        ranges = []
+        for kind, parse in ((fmt.MEMORY_LIST, _memory_list), (fmt.MEMORY64_LIST, _memory64_list)):
+            stream = dump.stream(kind)
+            if stream is not None:
+                ranges += parse(dump, stream)
+        kept, clipped = [], 0
+        for r in ranges:
+            available = max(0, min(r.size, dump.size - r.rva))
+            if available < r.size:
+                clipped += 1
+            if available:
+                kept.append(Range(r.start, available, r.rva))
+        return Memory(dump, kept, clipped)
+    return dump.cached("memory", build)
