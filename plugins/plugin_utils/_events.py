@@ -3,7 +3,8 @@
 """Crash records from Application log events 1000, 1001, 1002 and 1026.
 
 Pure functions over the agent's ``event_query`` records (``{log, provider,
-id, level, time, record_id, machine, properties}``). Every event is read by
+id, level, time, record_id, machine, properties}``, every field present as
+the protocol says). Every event is read by
 the position of its values, never by the localised message text, and every
 form Windows writes is accepted (windows-facts.md, "Event log"):
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 
 from ._ntstatus import exception_name, fast_fail_name, parse_hex
@@ -64,6 +66,7 @@ _FILETIME_EPOCH = dt.datetime(1601, 1, 1)
 _DOTNET_TYPE = re.compile(r"\b((?:[A-Za-z_][\w`]*\.)+[A-Za-z_]\w*(?:Exception|Error))\b")
 _VERSION = re.compile(r"v?\d+(?:\.\d+){1,3}")
 _ATTACHED, _REPORT_ID = 15, 19
+_RECORD_ID = operator.itemgetter("record_id")
 
 
 # -- values ------------------------------------------------------------------
@@ -230,22 +233,24 @@ def _location(app_name, app_version, app_timestamp, module, module_version, modu
 
 def _crash(event, v, sources):
     """A crash record from Event 1000 values ``v`` (padded to 15)."""
-    crash = dict(_location(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[10], v[11], v[13], v[14]))
+    location = _location(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[10], v[11], v[13], v[14])
     pid = number(v[8])
-    crash["time"] = event.get("time")
-    crash["record_id"] = event.get("record_id")
-    crash["machine"] = event.get("machine")
-    crash["sources"] = sources
-    crash["pid"] = pid
-    crash["process_start"] = filetime_iso(v[9])
-    crash["report_id"] = v[12] or None
-    crash["dump_file"] = dump_file_name(crash["image"], pid)
-    return crash
+    return {
+        **location,
+        "time": event["time"],
+        "record_id": event["record_id"],
+        "machine": event["machine"],
+        "sources": sources,
+        "pid": pid,
+        "process_start": filetime_iso(v[9]),
+        "report_id": v[12] or None,
+        "dump_file": dump_file_name(location["image"], pid),
+    }
 
 
 def parse_application_error(event):
     """Event 1000 -> a crash record (13 or 15 values, any hex form)."""
-    return _crash(event, values(event.get("properties") or [], 15), [APPLICATION_ERROR])
+    return _crash(event, values(event["properties"] or [], 15), [APPLICATION_ERROR])
 
 
 def _wer(v, records):
@@ -265,9 +270,9 @@ def _wer(v, records):
 
 def parse_wer_report(event):
     """Event 1001 -> the report's fields, P1..P10 as ``p`` (a list of 10)."""
-    v = values(event.get("properties") or [], 23)
+    v = values(event["properties"] or [], 23)
     report = _wer(v, 1)
-    report.update({"time": event.get("time"), "record_id": event.get("record_id"), "machine": event.get("machine"),
+    report.update({"time": event["time"], "record_id": event["record_id"], "machine": event["machine"],
                    "response": v[3] or None, "p": v[5:15], "analysis_symbol": v[17] or None,
                    "report_id": v[_REPORT_ID] or None, "cab_guid": v[22] or None})
     return report
@@ -281,15 +286,15 @@ def _report_values(logged):
     """
     chosen = logged[-1]
     if len(logged) > 1:
-        chosen = next((e for e in reversed(logged) if (e.get("properties") or [""])[0]), chosen)
-    v = values(chosen.get("properties") or [], 23)
+        chosen = next((e for e in reversed(logged) if (e["properties"] or [""])[0]), chosen)
+    v = values(chosen["properties"] or [], 23)
     if len(logged) > 1:
         v[_ATTACHED] = "\n".join(_attached_text(e) for e in logged)
     return v
 
 
 def _attached_text(event):
-    props = event.get("properties") or []
+    props = event["properties"] or []
     return clean(props[_ATTACHED]) if len(props) > _ATTACHED else ""
 
 
@@ -317,13 +322,13 @@ def _crash_from_report(event, v, records):
 
 
 def _application_hang(event):
-    v = values(event.get("properties") or [], 10)
+    v = values(event["properties"] or [], 10)
     app_name, app_path = v[0], v[5]
     return {
         "kind": "hang",
-        "time": event.get("time"),
-        "record_id": event.get("record_id"),
-        "machine": event.get("machine"),
+        "time": event["time"],
+        "record_id": event["record_id"],
+        "machine": event["machine"],
         "app_name": app_name or None,
         "image": image_of(app_name, app_path),
         "service": split_app_name(app_name)[1] if app_name else None,
@@ -359,12 +364,12 @@ def parse_dotnet(event):
     value, the exception type the first dotted name ending in Exception or
     Error (type names are never localised).
     """
-    text = "\n".join(v for v in values(event.get("properties") or [], 0) if v).replace("\r\n", "\n")
+    text = "\n".join(v for v in values(event["properties"] or [], 0) if v).replace("\r\n", "\n")
     found = [line.split(":", 1)[1].strip() for line in text.split("\n") if ":" in line]
     exc = _DOTNET_TYPE.search(text)
     return {
-        "time": event.get("time"),
-        "record_id": event.get("record_id"),
+        "time": event["time"],
+        "record_id": event["record_id"],
         "application": found[0] if found else None,
         "runtime_version": next((v for v in found if _VERSION.fullmatch(v)), None),
         "exception_type": exc.group(1) if exc else None,
@@ -437,20 +442,20 @@ def parse_events(events, images=None):
     logged = {}
     foreign = other_reports = 0
     for event in events:
-        event_id = event.get("id")
+        event_id = event["id"]
         provider = PROVIDERS.get(event_id)
-        if provider is None or (event.get("provider") or "").lower() != provider:
+        if provider is None or (event["provider"] or "").lower() != provider:
             foreign += 1
         elif event_id == APPLICATION_ERROR:
             records.append(parse_application_error(event))
         elif event_id == WER_REPORT:
-            props = event.get("properties") or []
+            props = event["properties"] or []
             name = clean(props[2]).lower() if len(props) > 2 else ""
             if name not in CRASH_REPORTS and name not in HANG_REPORTS:
                 other_reports += 1
                 continue
             report_id = clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else ""
-            logged.setdefault(report_id or ("record", event.get("record_id")), []).append(event)
+            logged.setdefault(report_id or ("record", event["record_id"]), []).append(event)
         elif event_id == APPLICATION_HANG:
             records.append(_application_hang(event))
         else:
@@ -459,7 +464,7 @@ def parse_events(events, images=None):
     reports = {}
     for key, group in logged.items():
         if len(group) > 1:
-            group.sort(key=lambda event: event.get("record_id") or 0)
+            group.sort(key=_RECORD_ID)
         reports[key] = (group[0], _report_values(group), len(group))
 
     crashes = []

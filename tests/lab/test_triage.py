@@ -105,21 +105,26 @@ PLAN = {
 def triaged(request, tmp_path_factory):
     """Crash the PLAN on five lab hosts, run triage_crashes.yml with triage_enable_top once.
 
+    A sixth host, "down", loses the connection: the report names it and the
+    others are still reported.
+
     Module-scoped, so the ``lab`` fixture's class is taken from tests/conftest.py
     (pytest registers a conftest under its path).
     """
     shared = request.config.pluginmanager.get_plugin(str(REPO / "tests" / "conftest.py"))
     lab = shared.Lab(tmp_path_factory.mktemp("triage"))
-    for host in ("h1", "h2", "h3", "h4", "h5"):
+    for host in ("h1", "h2", "h3", "h4", "h5", "down"):
         lab.host(host)
     last = {}
     for image, (per_host, args) in PLAN.items():
         for host, count in per_host.items():
             for _attempt in range(count):
                 last[(image, host)] = crash(lab, host, image, *args)
+    lab.labctl("fault", "down", "exec:1")
     out = lab.root / "reports"
-    proc = lab.playbook(TRIAGE, extra_vars={"triage_report_dir": str(out), "triage_days": 1,
-                                            "triage_enable_top": True})
+    proc = lab.playbook(TRIAGE, check=False, extra_vars={"triage_report_dir": str(out), "triage_days": 1,
+                                                         "triage_enable_top": True})
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # 4: a host was unreachable
     report = json.loads((out / "crash_triage.json").read_text())
     return types.SimpleNamespace(lab=lab, proc=proc, report=report, last=last, html=out / "crash_triage.html")
 
@@ -132,7 +137,7 @@ def test_report_ranks_images_by_hosts_then_crashes(triaged):
                                    "count": 4}
     assert report["hosts"] == ["h1", "h2", "h3", "h4", "h5"]
     assert report["hosts_with_crashes"] == ["h1", "h2", "h3", "h4", "h5"]
-    assert report["crash_count"] == 15 and report["failed_hosts"] == []
+    assert report["crash_count"] == 15 and report["failed_hosts"] == ["down"]
 
 
 def test_report_ranks_signatures_by_hosts_then_crashes(triaged):
@@ -198,6 +203,7 @@ def test_html_report_in_a_headless_browser(triaged, tmp_path):
     assert rows == [g["family"] for g in report["signatures"]]
     assert re.search(r'<rect class="bar s0"', dom)
     assert '<b id="crash-count">15</b>' in dom
+    assert "Not read (unreachable or failed): down" in dom
 
     shot = tmp_path / "report.png"
     chromium("--window-size=1280,900", "--screenshot=%s" % shot, url, tmp=tmp_path)
