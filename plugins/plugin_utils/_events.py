@@ -108,7 +108,7 @@ def values(props, count):
 
 def number(text):
     """Hex event data (``1ab0``, ``0x1AB0``, ``0x0x1AB0``) -> int; None if empty or not hex."""
-    if not text:
+    if not text or text[0] in "+-":
         return None
     try:
         return int(text, 16)
@@ -321,7 +321,8 @@ def _crash_from_report(event, v, records):
     return crash
 
 
-def _application_hang(event):
+def parse_application_hang(event):
+    """Event 1002 -> a hang record (7 values on Windows 7, 10 later)."""
     v = values(event["properties"] or [], 10)
     app_name, app_path = v[0], v[5]
     return {
@@ -349,11 +350,6 @@ def _application_hang(event):
         "signature": hang_signature(app_name or image_of(app_name, app_path), v[1]),
         "family": hang_family_key(app_name or image_of(app_name, app_path)),
     }
-
-
-def parse_application_hang(event):
-    """Event 1002 -> a hang record (7 values on Windows 7, 10 later)."""
-    return _application_hang(event)
 
 
 def parse_dotnet(event):
@@ -457,7 +453,7 @@ def parse_events(events, images=None):
             report_id = clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else ""
             logged.setdefault(report_id or ("record", event["record_id"]), []).append(event)
         elif event_id == APPLICATION_HANG:
-            records.append(_application_hang(event))
+            records.append(parse_application_hang(event))
         else:
             dotnet.append(parse_dotnet(event))
 
