@@ -177,8 +177,9 @@ manifest:
 dumps:
   description:
     - Every dump found, newest first, with what happened to it. C(status) is V(fetched), V(held) (already on the
-      controller; without C(local_path) when only the manifest records it, see O(trust_manifest)), V(duplicate) (same content as another dump listed), V(would_fetch) (check mode), V(deferred)
-      (left for a later run by O(max_bytes_per_run)), V(not_fetched) (stopped by the free-space check or a full
+      controller; without C(local_path) when only the manifest records it, see O(trust_manifest)), V(duplicate)
+      (same content as another dump listed), V(would_fetch) (check mode), V(deferred) (left for a later run by
+      O(max_bytes_per_run)), V(not_fetched) (stopped by the free-space check or a full
       disk), V(failed) (see C(error)), V(vanished) (deleted on the host meanwhile) or V(changed) (rewritten on the
       host meanwhile).
   returned: always

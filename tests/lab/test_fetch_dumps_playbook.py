@@ -6,6 +6,8 @@ from pathlib import Path
 
 import ansible_runner
 
+from crashdump_lab import load_state
+
 REPO = Path(__file__).resolve().parents[2]
 HARVEST = REPO / "playbooks" / "harvest_crash_dumps.yml"
 LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
@@ -50,12 +52,12 @@ def test_awx_jobs_in_fresh_containers_share_a_mounted_destination(lab, tmp_path)
     survey = {"exe": "netsh.exe", "harvest_dest": str(mounted), "harvest_max_age": "7d"}
     moved = []
     for job in ("job1", "job2"):
-        before = lab.stats("win")["fetch_bytes"]
+        before = load_state(str(lab.state_dir), "win")["counters"]["fetch_bytes"]
         (tmp_path / job).mkdir()
         result = ansible_runner.run(private_data_dir=str(tmp_path / job), playbook=str(HARVEST),
                                     inventory=str(lab.inventory()), extravars=survey, envvars=lab.env, quiet=True)
         assert result.status == "successful", result.stdout.read()
-        moved.append(lab.stats("win")["fetch_bytes"] - before)
+        moved.append(load_state(str(lab.state_dir), "win")["counters"]["fetch_bytes"] - before)
     assert moved[0] > 0 and moved[1] == 0
     manifest = json.loads((mounted / "win" / "manifest.json").read_text())
     assert [e["file"] for e in manifest["dumps"]] == ["netsh.exe.4660.dmp"]

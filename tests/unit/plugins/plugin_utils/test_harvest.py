@@ -102,8 +102,8 @@ def test_collect_dedupes_sorts_and_reports_problems():
              "files": []}],
     }
     dumps, problems = _harvest.collect(found, ["one", "two", "three"], ["a.exe"])
-    assert [d["remote_path"] for d in dumps] == ["C:\\Users\\x\\AppData\\Local\\CrashDumps\\a.exe.4.dmp",
-                                                  "C:\\WER\\a.exe.1.dmp"]
+    assert [d["remote_path"] for d in dumps] == [
+        "C:\\Users\\x\\AppData\\Local\\CrashDumps\\a.exe.4.dmp", "C:\\WER\\a.exe.1.dmp"]
     assert dumps[0]["profile"] == "S-1-5-21-1" and dumps[0]["pid"] == 4
     assert dumps[1]["found_by"] == ["three", "two"]
     assert problems == ["one is %USERNAME%\\d: no per-profile value for %USERNAME%; it was not searched",
