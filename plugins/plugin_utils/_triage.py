@@ -89,73 +89,45 @@ def next_step(group):
     return "%s in %s: collect a full dump of %s" % (name, module, image)
 
 
-def _new_group(crash):
-    return {
-        "family": crash["family"],
-        "kind": crash["kind"],
-        "image": crash["image"],
-        "app_name": crash["app_name"],
-        "module": crash["module"],
-        "exception_code": crash["exception_code"],
-        "exception_name": crash["exception_name"],
-        "offset": crash["offset"],
-        "victim": bool(crash["victim"]),
-        "stack_hash": bool(crash["stack_hash"]),
-        "module_unloaded": bool(crash["module_unloaded"]),
-        "count": 0,
-        "per_host": {},
-        "first_seen": None,
-        "last_seen": None,
-        "_versions": set(),
-        "_module_versions": set(),
-        "_signatures": set(),
-        "_fail_fast": set(),
-        "_dotnet": set(),
-        "_buckets": set(),
-        "_latest": {},
+def _group(family, members):
+    """One ranked line from the (host, crash) pairs of a family."""
+    first = members[0][1]
+    times = [c["time"] for _host, c in members if c["time"]]
+    per_host, latest = {}, {}
+    for host, crash in members:
+        per_host[host] = per_host.get(host, 0) + 1
+        if crash["time"] and (host not in latest or crash["time"] > latest[host]["time"]):
+            latest[host] = crash
+    crashes = [c for _host, c in members]
+    group = {
+        "family": family,
+        "kind": first["kind"],
+        "image": first["image"],
+        "app_name": first["app_name"],
+        "module": first["module"],
+        "exception_code": first["exception_code"],
+        "exception_name": first["exception_name"],
+        "offset": first["offset"],
+        "victim": bool(first["victim"]),
+        "stack_hash": bool(first["stack_hash"]),
+        "module_unloaded": bool(first["module_unloaded"]),
+        "count": len(members),
+        "per_host": per_host,
+        "hosts": sorted(per_host),
+        "host_count": len(per_host),
+        "first_seen": min(times) if times else None,
+        "last_seen": max(times) if times else None,
+        "versions": sorted({c["app_version"] for c in crashes if c["app_version"]}, key=_version_key),
+        "module_versions": sorted({c["module_version"] for c in crashes if c["module_version"]}, key=_version_key),
+        "signatures": sorted({c["signature"] for c in crashes}),
+        "fail_fast": sorted({c["fail_fast"] for c in crashes if c["fail_fast"]}),
+        "dotnet_exceptions": sorted({c["dotnet"]["exception_type"] for c in crashes
+                                     if c["dotnet"] and c["dotnet"].get("exception_type")}),
+        "buckets": sorted({c["wer"]["bucket"] for c in crashes if c["wer"] and c["wer"].get("bucket")}),
+        # The newest crash per host: where to look for its dump.
+        "latest": [{"host": host, "time": c["time"], "pid": c["pid"], "dump_file": c["dump_file"],
+                    "local_dump": c["local_dump"]} for host, c in sorted(latest.items())],
     }
-
-
-def _add(group, host, crash):
-    group["count"] += 1
-    group["per_host"][host] = group["per_host"].get(host, 0) + 1
-    when = crash["time"]
-    if when:
-        if group["first_seen"] is None or when < group["first_seen"]:
-            group["first_seen"] = when
-        if group["last_seen"] is None or when > group["last_seen"]:
-            group["last_seen"] = when
-        latest = group["_latest"].get(host)
-        if latest is None or when > latest["time"]:
-            group["_latest"][host] = crash
-    if crash["app_version"]:
-        group["_versions"].add(crash["app_version"])
-    if crash["module_version"]:
-        group["_module_versions"].add(crash["module_version"])
-    group["_signatures"].add(crash["signature"])
-    if crash["fail_fast"]:
-        group["_fail_fast"].add(crash["fail_fast"])
-    dotnet = crash["dotnet"]
-    if dotnet and dotnet.get("exception_type"):
-        group["_dotnet"].add(dotnet["exception_type"])
-    wer = crash["wer"]
-    if wer and wer.get("bucket"):
-        group["_buckets"].add(wer["bucket"])
-
-
-def _finish(group):
-    group["hosts"] = sorted(group["per_host"])
-    group["host_count"] = len(group["hosts"])
-    group["versions"] = sorted(group.pop("_versions"), key=_version_key)
-    group["module_versions"] = sorted(group.pop("_module_versions"), key=_version_key)
-    group["signatures"] = sorted(group.pop("_signatures"))
-    group["fail_fast"] = sorted(group.pop("_fail_fast"))
-    group["dotnet_exceptions"] = sorted(group.pop("_dotnet"))
-    group["buckets"] = sorted(group.pop("_buckets"))
-    # The newest crash per host: where to look for its dump.
-    group["latest"] = [
-        {"host": host, "time": c["time"], "pid": c["pid"], "dump_file": c["dump_file"], "local_dump": c["local_dump"]}
-        for host, c in sorted(group.pop("_latest").items())]
     group["next_step"] = next_step(group)
     return group
 
@@ -268,14 +240,11 @@ def aggregate(results, failed_hosts=None, generated=None):
                 truncated.append(host)
             if result.get("since"):
                 since.append(result["since"])
-    groups = {}
+    families = {}
     for host, crashes in crashes_by_host.items():
         for crash in crashes:
-            group = groups.get(crash["family"])
-            if group is None:
-                group = groups[crash["family"]] = _new_group(crash)
-            _add(group, host, crash)
-    ranked = sorted((_finish(g) for g in groups.values()), key=_rank_key)
+            families.setdefault(crash["family"], []).append((host, crash))
+    ranked = sorted((_group(f, members) for f, members in families.items()), key=_rank_key)
     for i, group in enumerate(ranked, 1):
         group["rank"] = i
     images = _images(ranked)
