@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-SIGNATURE = 0x504D444D  # "MDMP"
+SIGNATURE = b"MDMP"
 VERSION = 0xA793  # low 16 bits of the header's Version
 
 # MINIDUMP_STREAM_TYPE

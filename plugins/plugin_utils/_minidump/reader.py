@@ -48,14 +48,13 @@ class Minidump:
         self.size = len(data)
         self.warnings = []
         self._cache = {}
+        if self.size >= 4 and data[0:4] != fmt.SIGNATURE:
+            raise MinidumpError("%s: not a minidump (signature %r, expected 'MDMP')" % (name, bytes(data[0:4])))
         if self.size < fmt.HEADER.size:
             raise MinidumpError("%s: %d bytes, too short for a minidump header (%d bytes)"
                                 % (name, self.size, fmt.HEADER.size))
-        signature, version, count, directory_rva, self.checksum, self.timestamp, self.flags = \
+        _signature, version, count, directory_rva, self.checksum, self.timestamp, self.flags = \
             fmt.HEADER.unpack_from(data, 0)
-        if signature != fmt.SIGNATURE:
-            raise MinidumpError("%s: not a minidump (signature %r, expected 'MDMP')"
-                                % (name, bytes(data[0:4])))
         if version & 0xFFFF != fmt.VERSION:
             raise MinidumpError("%s: unknown minidump version 0x%x (expected 0x%x in the low 16 bits)"
                                 % (name, version & 0xFFFF, fmt.VERSION))
