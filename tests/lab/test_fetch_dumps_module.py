@@ -214,3 +214,21 @@ def test_trust_manifest_counts_dumps_whose_file_moved_on(lab, tmp_path):
     # Nothing on the controller to verify: the host keeps its copy.
     assert res["removed"] == [] and remote in host_files(lab, "win")
     assert stats(lab, "win")["round_trips"] - before["round_trips"] == 1
+
+
+def test_temp_files_left_by_a_lost_cleanup_are_removed_by_the_next_run(lab, tmp_path):
+    lab.host("win", SEED)
+    dump = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4660"))["dump"]
+    # Read (1) and compress (2) run, the fetch drops, the cleanup batch (3) is lost too.
+    lab.labctl("fault", "win", "fetch:0")
+    lab.labctl("fault", "win", "exec:3")
+    dest = tmp_path / "dumps"
+    proc, res = fetch(lab, check=False, exe=["netsh.exe"], dest=str(dest))
+    assert proc.returncode == 4 and "the next run removes them" in res["msg"]
+    left = [p for p in host_files(lab, "win") if p.casefold().startswith(TEMP.casefold() + "\\")]
+    assert left == [TEMP + "\\%s.dmp.gz" % dump["sha256"]]
+    assert files_below(dest) == []
+
+    res = fetch(lab, exe=["netsh.exe"], dest=str(dest))[1]
+    assert by_path(res)[dump["path"]]["status"] == "fetched"
+    assert not [p for p in host_files(lab, "win") if p.casefold().startswith(TEMP.casefold())]
