@@ -126,7 +126,7 @@ class _Analyzer:
             kind="full" if full else "mini",
             streams=[s.name for s in dump.directory if s.type or s.size],
             unknown_streams=["0x%x" % s.type for s in dump.unknown_streams()],
-            memory_ranges=len(memory.ranges) if memory else 0,
+            memory_ranges=len(memory) if memory else 0,
             memory_bytes=memory.total_bytes if memory else 0)
 
     def system_facts(self):

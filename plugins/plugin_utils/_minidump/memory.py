@@ -4,13 +4,15 @@
 
 Mini dumps hold a MemoryList (stacks, bytes around instruction pointers, a
 few data blocks); full dumps a Memory64List whose ranges lie back to back
-from one base RVA. Both become one index of ranges sorted by address;
+from one base RVA. Both become one index of ranges sorted by address, kept
+as three flat arrays (a full dump can have tens of thousands of ranges);
 ``read`` copies only the bytes asked for out of the mapped file.
 """
 
 from __future__ import annotations
 
 import bisect
+from array import array
 from dataclasses import dataclass
 
 from . import format as fmt
@@ -29,23 +31,36 @@ class Range:
 
 
 class Memory:
-    """Address -> bytes over the ranges of a dump."""
+    """Address -> bytes over the ranges of a dump.
+
+    ``ranges`` is an iterable of (start, size, rva); empty ones are dropped.
+    """
 
     def __init__(self, dump, ranges, clipped=0):
         self._dump = dump
-        self.ranges = sorted((r for r in ranges if r.size), key=lambda r: r.start)
-        self._starts = [r.start for r in self.ranges]
+        kept = [r for r in ranges if r[1]]
+        if any(a[0] > b[0] for a, b in zip(kept, kept[1:])):
+            kept.sort()
+        self._starts = array("Q", [r[0] for r in kept])
+        self._sizes = array("Q", [r[1] for r in kept])
+        self._rvas = array("Q", [r[2] for r in kept])
         self.clipped = clipped  # ranges cut short by the end of the file
+
+    def __len__(self):
+        return len(self._starts)
+
+    def __iter__(self):
+        return (Range(*r) for r in zip(self._starts, self._sizes, self._rvas))
 
     @property
     def total_bytes(self):
-        return sum(r.size for r in self.ranges)
+        return sum(self._sizes)
 
     def range_at(self, address):
         """The range holding ``address``, or None."""
         i = bisect.bisect_right(self._starts, address) - 1
-        if i >= 0 and address < self.ranges[i].end:
-            return self.ranges[i]
+        if i >= 0 and address < self._starts[i] + self._sizes[i]:
+            return Range(self._starts[i], self._sizes[i], self._rvas[i])
         return None
 
     def read(self, address, size):
@@ -71,8 +86,7 @@ class Memory:
 
 
 def _memory_list(dump, stream):
-    return [Range(start, size, rva) for start, size, rva in
-            fmt.MEMORY_DESCRIPTOR.iter_unpack(dump.counted_entries(stream, fmt.MEMORY_DESCRIPTOR.size))]
+    return list(fmt.MEMORY_DESCRIPTOR.iter_unpack(dump.counted_entries(stream, fmt.MEMORY_DESCRIPTOR.size)))
 
 
 def _memory64_list(dump, stream):
@@ -84,8 +98,8 @@ def _memory64_list(dump, stream):
                             % (dump.name, count, len(data)))
     ranges = []
     for start, size in fmt.MEMORY_DESCRIPTOR64.iter_unpack(data[fmt.MEMORY64_LIST_HEADER.size:end]):
-        ranges.append(Range(start, size, rva))
-        rva += size
+        ranges.append((start, size, rva))
+        rva = min(rva + size, dump.size)  # past the end of the file nothing is there anyway
     return ranges
 
 
@@ -102,11 +116,13 @@ def read_memory(dump):
             if stream is not None:
                 ranges += parse(dump, stream)
         kept, clipped = [], 0
-        for r in ranges:
-            available = max(0, min(r.size, dump.size - r.rva))
-            if available < r.size:
+        for start, size, rva in ranges:
+            available = max(0, min(size, dump.size - rva))
+            if available < size:
                 clipped += 1
+            # A range must end within the 64-bit address space.
+            available = min(available, (1 << 64) - start)
             if available:
-                kept.append(Range(r.start, available, r.rva))
+                kept.append((start, available, rva))
         return Memory(dump, kept, clipped)
     return dump.cached("memory", build)

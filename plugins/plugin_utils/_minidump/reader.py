@@ -83,6 +83,9 @@ class Minidump:
             if os.fstat(handle.fileno()).st_size == 0:
                 raise MinidumpError("%s: empty file" % path)
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(data, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            # Small reads all over the file: no read-ahead, so memory holds only what was read.
+            data.madvise(mmap.MADV_RANDOM)
         try:
             yield cls(data, name=str(path))
         finally:

@@ -42,7 +42,7 @@ def test_absent_streams_read_as_nothing():
     assert read_handles(dump) is None and read_memory_info(dump) is None
     assert read_threads(dump) == [] and read_unloaded_modules(dump) == [] and len(read_modules(dump)) == 0
     assert read_thread_infos(dump) == {} and read_thread_names(dump) == {}
-    assert read_memory(dump).ranges == []
+    assert len(read_memory(dump)) == 0
 
 
 def test_system_info_with_service_pack_and_wine_block():
@@ -163,7 +163,8 @@ def test_memory_list_and_memory64_list_read_across_ranges():
     mem = synth.memory_list(b, [(0x1000, b"A" * 16)])
     mem64 = synth.memory64_list(b, [(0x2000, b"B" * 8), (0x2008, b"C" * 8), (0x9000, b"D" * 4)])
     memory = read_memory(dump_with((fmt.MEMORY_LIST, mem), (fmt.MEMORY64_LIST, mem64), builder=b))
-    assert len(memory.ranges) == 4 and memory.total_bytes == 36
+    assert len(memory) == 4 and memory.total_bytes == 36
+    assert [r.start for r in memory] == [0x1000, 0x2000, 0x2008, 0x9000]
     assert memory.read(0x1004, 4) == b"AAAA"
     assert memory.read(0x2006, 4) == b"BBCC"  # spans two adjacent ranges
     assert memory.read(0x9002, 4) is None  # runs past the range
