@@ -2,15 +2,19 @@
 
 import datetime as dt
 import json
+import struct
 from pathlib import Path
 
 import fixture_dumps
 import jsonschema
+import minidump_synth as synth
 import pytest
 from fixture_dumps import FACTS, NAMES
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _signature
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump import analyze, unwind
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump import format as fmt
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.reader import Minidump
 from crashdump_lab import crashinfo, defaults, minidump
 
 SCHEMA = json.loads((Path(analyze.__file__).parent / "schema.json").read_text())
@@ -173,3 +177,40 @@ def test_lab_page_heap_dump_says_verifier_is_active(tmp_path):
         assert "verifier" in {h["id"] for h in result["hints"]}
     else:
         assert "verifier" not in {h["id"] for h in result["hints"]}
+
+
+def test_optional_streams_reach_the_analysis():
+    b = synth.Builder(flags=0x1025)
+    b.stream(fmt.SYSTEM_INFO, synth.system_info(major=6, minor=3, build=9600, product_type=1))
+    b.stream(fmt.MISC_INFO, synth.misc_info(pid=77))
+    b.stream(fmt.MODULE_LIST, synth.module_list(b, [
+        {"base": 0x140000000, "size": 0x10000, "path": "C:\\app\\app.exe", "version": (2, 0, 0, 1)},
+        {"base": 0x7FF800000000, "size": 0x10000, "path": "C:\\Windows\\System32\\verifier.dll"}]))
+    b.stream(fmt.UNLOADED_MODULE_LIST, synth.unloaded_module_list(
+        b, [{"base": 0x180000000, "size": 0x8000, "path": "C:\\app\\plugin.dll", "timestamp": 0x5F000001}]))
+    ctx = synth.amd64_context(rip=0x180001000, rsp=0x20000)
+    ctx_rva = b.blob(ctx, align=16)
+    b.stream(fmt.THREAD_LIST, synth.thread_list([(9, 0x1F000, 0x2000, 0, ctx_rva, len(ctx))]))
+    b.stream(fmt.EXCEPTION, synth.exception_stream(9, 0xC0000005, 0x180001000, [8, 0x180001000], ctx_rva,
+                                                   len(ctx)))
+    b.stream(fmt.THREAD_INFO_LIST, struct.pack("<III", 12, 64, 1) + struct.pack(
+        "<IIIIQQQQQQ", 9, 0, 0, 259, 133_000_000_000_000_000, 0, 5, 6, 0x140001500, 1))
+    b.stream(fmt.THREAD_NAMES, struct.pack("<I", 1) + struct.pack("<IQ", 9, b.string("worker")))
+    event = b.string("Event")
+    b.stream(fmt.HANDLE_DATA, struct.pack("<IIII", 16, 32, 3, 0) + b"".join(
+        struct.pack("<QIIIIII", 4 * i, event, 0, 0, 0, 1, 1) for i in range(3)))
+    result = analyze.analyze(Minidump(b.build()), path="synthetic").to_dict()
+    jsonschema.validate(result, SCHEMA)
+    assert result["system"]["os"]["name"] == "Windows 8.1" and result["process"]["pid"] == 77
+    assert result["dump"]["flag_names"] == ["WithDataSegs", "WithHandleData", "WithUnloadedModules",
+                                            "WithThreadInfo"]
+    thread = result["crashing_thread"]
+    assert (thread["name"], thread["start_address"], thread["create_time"]) == (
+        "worker", "0x0000000140001500", "2022-06-18T04:26:40Z")
+    assert result["handles"] == {"count": 3, "by_type": {"Event": 3}}
+    assert result["counts"] == {"threads": 1, "modules": 2, "unloaded_modules": 1, "handles": 3}
+    assert result["unloaded_modules"] == [{"name": "plugin.dll", "path": "C:\\app\\plugin.dll",
+                                           "base": "0x0000000180000000", "size": 0x8000, "timestamp": "5f000001"}]
+    assert result["faulting_module"] is None
+    assert [h["id"] for h in result["hints"]] == ["execute_non_executable", "unloaded_module", "verifier"]
+    assert result["signature"] == "app.exe@2.0.0.1!unknown@0.0.0.0!0xc0000005+0x180001000"
