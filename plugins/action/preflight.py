@@ -1,0 +1,61 @@
+# Copyright: contributors to crashdump.windows
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""crashdump.windows.preflight: will a crash of an image leave a dump, and where? One read batch."""
+
+from __future__ import annotations
+
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight
+from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import AgentError
+from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
+from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem
+from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot
+
+
+class ActionModule(WindowsAgentAction):
+
+    argument_spec = dict(
+        exe=dict(type="str", required=True),
+        paths=dict(type="list", elements="str", default=[]),
+        account=dict(type="str"),
+        dump_folder=dict(type="str"),
+        dump_count=dict(type="int"),
+        dump_type=dict(type="str", choices=["custom", "mini", "full", "0", "1", "2"]),
+        full_dump_estimate_mb=dict(type="int", default=1024),
+    )
+
+    def validate(self, args):
+        problem = image_problem(args["exe"])
+        if problem:
+            raise ModuleFailure("exe: %s" % problem)
+        if args["dump_count"] is not None and not 0 <= args["dump_count"] <= 1000:
+            raise ModuleFailure("dump_count must be between 0 and 1000, got %d" % args["dump_count"])
+        if args["dump_folder"] is not None and not args["dump_folder"].strip():
+            raise ModuleFailure("dump_folder must not be empty")
+        if args["full_dump_estimate_mb"] < 1:
+            raise ModuleFailure("full_dump_estimate_mb must be at least 1")
+        if args["account"] is not None and not args["account"].strip():
+            raise ModuleFailure("account must not be empty")
+
+    def run_module(self, args):
+        planned = {}
+        if args["dump_folder"] is not None:
+            planned["DumpFolder"] = args["dump_folder"]
+        if args["dump_count"] is not None:
+            planned["DumpCount"] = args["dump_count"]
+        if args["dump_type"] is not None:
+            planned["DumpType"] = _preflight.dump_type_value(args["dump_type"])
+        named, reads = _preflight.batch(args["exe"], args["paths"], args["account"], planned.get("DumpFolder"))
+        ops = list(named.values()) + reads
+        try:
+            datas = self.read_batch(ops)
+        except AgentError as e:
+            mode = _preflight.language_mode_refusal(str(e))
+            if mode is None:
+                raise
+            return dict(_preflight.refused(mode, str(e)), changed=False)
+        facts = dict(zip(named, datas))
+        snap = Snapshot()
+        snap.add_results(reads, datas[len(named):])
+        result = _preflight.evaluate(facts, snap, args["exe"], planned, account=args["account"],
+                                     full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB)
+        return dict(result, changed=False)
