@@ -15,15 +15,20 @@ BIN = Path(sys.executable).parent
 
 
 def role_of(playbook):
-    play = yaml.safe_load((REPO / playbook).read_text())[0]
-    return play["roles"][0]["role"].rsplit(".", 1)[-1]
+    """The playbook's role, and the extra vars it maps onto role options (``harvest_exe: "{{ exe }}"``)."""
+    role = yaml.safe_load((REPO / playbook).read_text())[0]["roles"][0]
+    aliases = {value.strip("{} "): name for name, value in role.get("vars", {}).items()}
+    return role["role"].rsplit(".", 1)[-1], aliases
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[t["playbook"] for t in TEMPLATES])
 def test_survey_matches_the_role_argument_spec(template):
     survey = json.loads((REPO / template["survey"]).read_text())
-    spec = yaml.safe_load((REPO / "roles" / role_of(template["playbook"]) / "meta" / "argument_specs.yml")
+    role, aliases = role_of(template["playbook"])
+    spec = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml")
                           .read_text())["argument_specs"]["main"]["options"]
+    for question in survey["spec"]:
+        question["variable"] = aliases.get(question["variable"], question["variable"])
     variables = [q["variable"] for q in survey["spec"]]
     assert len(variables) == len(set(variables))
     # Every survey field is a role option (or the playbook's host pattern) ...
