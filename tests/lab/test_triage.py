@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from crashdump_lab import cli
+
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE = REPO / "playbooks" / "triage_crashes.yml"
 LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
@@ -22,7 +24,8 @@ def only(results):
 
 
 def crash(lab, host, image, *args):
-    return json.loads(lab.labctl("crash", host, image, *args))
+    """``labctl crash``, run in this process (the same entry point, without a Python start per crash)."""
+    return cli.run(["--state-dir", str(lab.state_dir), "crash", host, image, *args])
 
 
 # -- crash_events --------------------------------------------------------------
@@ -47,7 +50,7 @@ def test_crash_events_reads_the_lab_crash_in_one_round_trip(lab):
     assert res["stats"]["crashes"] == 2 and res["stats"]["events"] == 4
 
 
-def test_crash_events_options(lab):
+def test_crash_events_options_and_refusals(lab):
     lab.host("win")
     for _attempt in range(3):
         crash(lab, "win", "app.exe")
@@ -60,16 +63,6 @@ def test_crash_events_options(lab):
 - crashdump.windows.crash_events:
     max_events: 2
 """
-    proc = lab.play(tasks)
-    by_images, future, limited = [result for _host, result in proc.results]
-    assert [c["image"] for c in by_images["crashes"]] == ["other.exe"]
-    assert future["crashes"] == [] and future["since"] == "2999-01-01T00:00:00.000Z"
-    assert limited["truncated"] is True and len(limited["crashes"]) == 1
-    assert "only the newest 2 events" in " ".join((proc.stdout + proc.stderr).split())
-
-
-def test_crash_events_bad_options_send_nothing(lab):
-    lab.host("win")
     refused = [
         ({"days": 0}, "days must be 1 or more"),
         ({"since": "yesterday"}, "since must be an ISO 8601 date"),
@@ -77,14 +70,21 @@ def test_crash_events_bad_options_send_nothing(lab):
         ({"images": ["C:\\x\\app.exe"]}, "is a path"),
         ({"max_events": 0}, "max_events must be 1 or more"),
     ]
-    body = "".join("- crashdump.windows.crash_events: %s\n  ignore_errors: true\n" % json.dumps(args)
-                   for args, _message in refused)
+    tasks += "".join("- crashdump.windows.crash_events: %s\n  ignore_errors: true\n" % json.dumps(args)
+                     for args, _message in refused)
     before = lab.stats("win")["round_trips"]
-    run = lab.play(body)
-    assert run.stdout.count("win | FAILED! => ") == len(run.results) == len(refused)
-    for (_host, result), (args, message) in zip(run.results, refused):
+    proc = lab.play(tasks)
+    results = [result for _host, result in proc.results]
+    by_images, future, limited = results[:3]
+    assert [c["image"] for c in by_images["crashes"]] == ["other.exe"]
+    assert future["crashes"] == [] and future["since"] == "2999-01-01T00:00:00.000Z"
+    assert limited["truncated"] is True and len(limited["crashes"]) == 1
+    assert "only the newest 2 events" in " ".join((proc.stdout + proc.stderr).split())
+    # Refused before anything is sent: three reads, one round trip each, and no more.
+    assert proc.stdout.count("win | FAILED! => ") == len(refused)
+    for result, (args, message) in zip(results[3:], refused):
         assert message in result["msg"], (args, result["msg"])
-    assert lab.stats("win")["round_trips"] == before
+    assert lab.stats("win")["round_trips"] - before == 3
 
 
 # -- the triage playbook ---------------------------------------------------------
