@@ -204,6 +204,23 @@ def _service_state(host, a):
             "start_mode": svc["start_mode"], "account": svc["account"], "pid": svc["pid"]}
 
 
+def _service_restart(host, a):
+    """Stop the service's process (if running) and start a new one hosting it."""
+    name = a.get("name", str)
+    services = host.state["services"]
+    real = next((n for n in services if n.casefold() == name.casefold()), None)
+    if real is None:
+        raise errors.service_not_found(name)
+    previous = services[real]["status"]
+    old = processes.find(host.state, pid=services[real]["pid"]) if services[real]["pid"] else None
+    if old is not None:
+        processes.end_process(host.state, old)
+    processes.start_process(host, old["name"] if old else services[real].get("image", "svchost.exe"),
+                            account=old["account"] if old else None, service=real,
+                            path=old["path"] if old else None)
+    return dict(_service_state(host, a), previous_status=previous)
+
+
 def _owner_name(state, account):
     return _OWNER_NAMES.get(account, "%s\\%s" % (state["os"]["hostname"], account))
 
@@ -607,7 +624,8 @@ _OPS = {
     "reg_create_key": _reg_create_key, "reg_delete_key": _reg_delete_key,
     "path_stat": _path_stat, "dir_ensure": _dir_ensure, "dir_remove": _dir_remove,
     "file_list": _file_list, "file_remove": _file_remove,
-    "os_facts": _os_facts, "service_state": _service_state, "process_list": _process_list,
+    "os_facts": _os_facts, "service_state": _service_state, "service_restart": _service_restart,
+    "process_list": _process_list,
     "event_query": _event_query,
     "file_find": _file_find, "temp_dir": _temp_dir, "file_compress": _file_compress,
     "image_files": _image_files, "process_memory": _process_memory, "folder_probe": _folder_probe,

@@ -48,6 +48,12 @@ def invalid_argument(message):
     return WinError(message, "System.ArgumentException", 0x80070057)
 
 
+def service_not_found(name):
+    # What Get-Service reports for a name no service has.
+    return WinError("Cannot find any service with service name '%s'." % name,
+                    "Microsoft.PowerShell.Commands.ServiceCommandException", 0x80131509)
+
+
 def unknown_op(name):
     return WinError("Unknown operation '%s'." % name, "System.NotSupportedException", 0x80131515)
 

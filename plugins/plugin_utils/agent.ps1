@@ -811,6 +811,21 @@ function Invoke-OsFacts {
     $Data['env'] = $envFacts
 }
 
+# Restarts a service (and its dependents, as Restart-Service -Force does) or
+# starts it when stopped, then waits until it runs: a new process picks up
+# image flags such as page heap.
+function Invoke-ServiceRestart {
+    param($Op, $Data)
+    $name = Get-RequiredString $Op 'name'
+    # Get-Service fails with a message naming the service when it does not exist.
+    $service = Get-Service -Name $name
+    $previous = [string]$service.Status
+    Restart-Service -InputObject $service -Force -WarningAction SilentlyContinue
+    $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, [TimeSpan]::FromSeconds(120))
+    Invoke-ServiceState $Op $Data
+    $Data['previous_status'] = $previous
+}
+
 function Invoke-ServiceState {
     param($Op, $Data)
     $name = Get-RequiredString $Op 'name'
@@ -1785,6 +1800,7 @@ function Invoke-AgentOp {
         'file_remove' { Invoke-FileRemove $Op $Data }
         'os_facts' { Invoke-OsFacts $Op $Data }
         'service_state' { Invoke-ServiceState $Op $Data }
+        'service_restart' { Invoke-ServiceRestart $Op $Data }
         'process_list' { Invoke-ProcessList $Op $Data }
         'event_query' { Invoke-EventQuery $Op $Data }
         'file_find' { Invoke-FileFind $Op $Data }

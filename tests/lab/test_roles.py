@@ -124,3 +124,29 @@ def test_runner_with_survey_extra_vars(lab, tmp_path):
     assert values["DumpFolder"]["data"] == "C:\\Dumps" and values["DumpCount"]["data"] == 5
     assert values["DumpType"]["data"] == 1
     assert not any(k.startswith(IFEO + "\\netsh.exe") for k in lab.registry("win"))
+
+
+def test_restart_service_makes_page_heap_take_effect(lab):
+    lab.host("win")
+    lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
+    proc = lab.playbook(ENABLE, extra_vars={"exe": "netsh.exe", "restart_service": "NetshSvc"})
+    assert "service NetshSvc restarted" in proc.stdout
+    crash = json.loads(lab.labctl("crash", "win", "netsh.exe"))
+    assert crash["page_heap"] is True
+    # A second run changes no flag, so nothing restarts.
+    again = lab.playbook(ENABLE, extra_vars={"exe": "netsh.exe", "restart_service": "NetshSvc"})
+    assert "restarted" not in again.stdout
+
+
+def test_without_restart_the_running_service_keeps_its_old_flags(lab):
+    lab.host("win")
+    lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    assert "restart to take effect: pid" in proc.stdout and "(service NetshSvc)" in proc.stdout
+    assert json.loads(lab.labctl("crash", "win", "netsh.exe"))["page_heap"] is False
+
+
+def test_restarting_an_unknown_service_fails_clearly(lab):
+    lab.host("win")
+    proc = lab.playbook(ENABLE, check=False, extra_vars={"exe": "netsh.exe", "restart_service": "NoSuchSvc"})
+    assert proc.returncode != 0 and "there is no service named 'NoSuchSvc' on the host" in proc.stdout
