@@ -317,7 +317,6 @@ class _Analyzer:
             arch=self.arch, faulting_module=module, image_section=section, modules=self.modules,
             unloaded_modules=self.unloaded,
             stack_start=thread.stack_start if thread is not None and thread.stack_size else None,
-            stack_end=thread.stack_start + thread.stack_size if thread is not None and thread.stack_size else None,
             memory_info=self.memory_info,
             fast_fail=e.parameters[0] if e and e.code == 0xC0000409 and e.parameters else None,
             cxx_type=(cxx.type or cxx.decorated_name) if cxx is not None else None)

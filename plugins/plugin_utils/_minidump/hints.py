@@ -41,8 +41,7 @@ class Facts:
     image_section: object  # the pe.Section holding the exception address, when the image is in the dump
     modules: object  # a modules.ModuleList
     unloaded_modules: list
-    stack_start: int | None
-    stack_end: int | None
+    stack_start: int | None  # the lowest address of the thread's stack in the dump (its pointer at the time)
     memory_info: object  # a memory_info.MemoryInfo
     fast_fail: int | None
     cxx_type: str | None

@@ -22,7 +22,7 @@ PRIVATE = 0x20000  # MEM_PRIVATE
 def facts(**given):
     base = dict(code=AV, access_type=0, access_address=0x1000_0000, exception_address=APP.base + 0x1234,
                 arch="x64", faulting_module=APP, image_section=None, modules=ModuleList([APP, NTDLL]),
-                unloaded_modules=[], stack_start=None, stack_end=None, memory_info=None, fast_fail=None,
+                unloaded_modules=[], stack_start=None, memory_info=None, fast_fail=None,
                 cxx_type=None)
     base.update(given)
     return Facts(**base)
@@ -42,7 +42,7 @@ def ids(f):
     (dict(access_address=0x4141414141414141, arch="x86"), []),
     (dict(code=0xC00000FD), ["stack_overflow"]),
     (dict(code=0x80000001), ["guard_page"]),
-    (dict(access_address=0x7FFF0, stack_start=0x80000, stack_end=0x100000), ["guard_page"]),
+    (dict(access_address=0x7FFF0, stack_start=0x80000), ["guard_page"]),
     (dict(code=0xC0000374, faulting_module=NTDLL), ["heap_corruption", "system_dll_victim"]),
     (dict(faulting_module=NTDLL, access_address=0x5000), ["null_pointer", "system_dll_victim"]),
     (dict(code=0xC0000409, fast_fail=2), ["fast_fail"]),
