@@ -457,19 +457,18 @@ def parse_events(events, images=None):
         else:
             dotnet.append(parse_dotnet(event))
 
-    reports = {}
+    # Each report joins the (first) record with its id, or stands alone when it is a crash.
+    by_report = {r["report_id"]: r for r in reversed(records) if r["report_id"]}
+    crashes = records
     for key, group in logged.items():
         if len(group) > 1:
             group.sort(key=_RECORD_ID)
-        reports[key] = (group[0], _report_values(group), len(group))
-
-    crashes = []
-    for record in records:
-        report = reports.pop(record["report_id"], None) if record["report_id"] else None
-        if report is not None:
-            _attach_report(record, report[1], report[2])
-        crashes.append(record)
-    crashes.extend(_crash_from_report(*r) for r in reports.values() if r[1][2].lower() in CRASH_REPORTS)
+        v = _report_values(group)
+        record = by_report.pop(key, None)
+        if record is not None:
+            _attach_report(record, v, len(group))
+        elif v[2].lower() in CRASH_REPORTS:
+            crashes.append(_crash_from_report(group[0], v, len(group)))
     crashes.sort(key=lambda c: (c["time"] or "", c["record_id"] or 0), reverse=True)
     unmatched_dotnet = _attach_dotnet(crashes, dotnet)
 
