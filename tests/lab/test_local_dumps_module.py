@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
 LD32 = "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
 UNDO = "HKLM\\SOFTWARE\\crashdump.windows\\Undo"
@@ -89,21 +87,57 @@ def test_check_mode_changes_nothing_and_predicts_change(lab):
     assert "LocalDumps\\netsh.exe] (32-bit view)" in proc.stdout
 
 
-@pytest.mark.parametrize("overlay", [None, FOREIGN], ids=["clean", "foreign"])
-def test_enable_then_absent_restores_byte_for_byte(lab, overlay):
-    lab.host("win", overlay)
-    start = lab.state("win")
+def sz(data, kind="REG_SZ"):
+    return {"type": kind, "data": data}
+
+
+def dword(data):
+    return {"type": "REG_DWORD", "data": data}
+
+
+# Starting states that enable then state=absent must give back byte for byte.
+SEEDS = {
+    "clean": None,
+    "foreign": FOREIGN,
+    "empty-localdumps": {"registry": {LD: {"values": {}}}},
+    "global-by-hand": {"registry": {LD: {"values": {
+        "DumpFolder": sz("D:\\Dumps", "REG_EXPAND_SZ"), "DumpCount": dword(3), "DumpType": dword(2)}}}},
+    "image-other-values": {"registry": {LD + "\\netsh.exe": {"values": {
+        "Owner": sz("ops"), "Ticket": sz(["INC1", "INC2"], "REG_MULTI_SZ")}}}},
+    "image-sz-folder": {"registry": {LD + "\\netsh.exe": {"values": {
+        "DumpFolder": sz("C:\\Old"), "DumpType": dword(1)}}}},
+    "wow64-only": {"registry": {LD32: {"values": {"DumpCount": dword(2)}},
+                                LD32 + "\\netsh.exe": {"values": {"DumpType": dword(1)}}}},
+    "odd-types": {"registry": {LD + "\\netsh.exe": {"values": {
+        "DumpCount": {"type": "REG_QWORD", "data": 4}, "DumpType": {"type": "REG_BINARY", "data": "02000000"},
+        "CustomDumpFlags": sz("0x121")}}}},
+    "other-images": {"registry": {LD: {"values": {"DumpCount": dword(0)}},
+                                  LD + "\\notepad.exe": {"values": {"DumpType": dword(2)}},
+                                  LD32 + "\\notepad.exe": {"values": {"DumpType": dword(2)}}}},
+    "empty-image-key": {"registry": {LD + "\\netsh.exe": {"values": {}},
+                                     LD + "\\netsh.exe\\Vendor": {"values": {"Id": dword(7)}}}},
+}
+
+
+def canonical(state):
+    return json.dumps({"registry": state["registry"], "files": state["files"]}, sort_keys=True)
+
+
+def test_enable_then_absent_restores_every_seeded_state_byte_for_byte(lab):
+    hosts = [lab.host(name, seed) for name, seed in SEEDS.items()]
+    assert len(hosts) >= 10
+    start = {h: canonical(lab.state(h)) for h in hosts}
     lab.play(ENABLE.format(exe="netsh.exe"))
-    assert lab.registry("win") != start["registry"]
-    res = only(lab.play(DISABLE.format(exe="netsh.exe")).results)
-    assert res["changed"] is True
-    end = lab.state("win")
-    assert json.dumps(end["registry"], sort_keys=True) == json.dumps(start["registry"], sort_keys=True)
-    assert end["files"] == start["files"]
+    for h in hosts:
+        values = key(lab.registry(h), LD + "\\netsh.exe")["values"]
+        assert values["DumpType"] == dword(2) and values["DumpFolder"] == sz("C:\\WER", "REG_EXPAND_SZ"), h
+    proc = lab.play(DISABLE.format(exe="netsh.exe"))
+    assert all(result["changed"] for _host, result in proc.results)
+    assert {h: canonical(lab.state(h)) for h in hosts} == start
     # Undoing twice must not eat what was there before the first change.
-    keep = DISABLE.format(exe="netsh.exe") + "    unrecorded: keep\n"
-    assert only(lab.play(keep).results)["changed"] is False
-    assert lab.registry("win") == start["registry"]
+    proc = lab.play(DISABLE.format(exe="netsh.exe") + "    unrecorded: keep\n")
+    assert not any(result["changed"] for _host, result in proc.results)
+    assert {h: canonical(lab.state(h)) for h in hosts} == start
 
 
 def test_foreign_global_key_gets_no_guard(lab):
@@ -151,28 +185,75 @@ def test_hostile_but_valid_names_are_inert_data(lab):
     assert key(lab.registry("win"), LD + "\\" + exe) is not None
 
 
-@pytest.mark.parametrize("args, message", [
-    ("exe: C:\\\\Windows\\\\netsh.exe", "is a path"),
-    ("exe: '*.exe'", "wildcard"),
-    ("exe: 'a|b.exe'", "forbids"),
-    ("exe: '  '", "empty"),
-    ("exe: lsass.exe", "sensitive"),
-    ("dump_type: full", "allow_global_full_dump"),
-    ("exe: x.exe\n    dump_count: 5000", "between 0 and 1000"),
-    ("exe: x.exe\n    dump_type: mini\n    custom_dump_flags: [WithHandleData]", "only used with dump_type=custom"),
-    ("exe: x.exe\n    dump_type: custom\n    custom_dump_flags: [NoSuchFlag]", "unknown MINIDUMP_TYPE"),
-    ("exe: x.exe\n    dump_folder: relative\\\\dir", "absolute path"),
-    ("exe: x.exe\n    dump_folder: '%LOCALAPPDATA%\\\\D'\n    create_folder: true", "literal path"),
-    ("exe: x.exe\n    state: absent\n    dump_count: 3", "only apply with state=present"),
-    ("exe: x.exe\n    bogus: 1", "Unsupported parameters"),
-])
-def test_bad_input_fails_before_touching_the_host(lab, args, message):
+# Each refused before anything is sent: (arguments, what the message says).
+REFUSED = [
+    ({"exe": "C:\\Windows\\netsh.exe"}, "is a path"),
+    ({"exe": "tools/netsh.exe"}, "is a path"),
+    ({"exe": "*.exe"}, "has a wildcard"),
+    ({"exe": "net?h.exe"}, "has a wildcard"),
+    ({"exe": "a|b.exe"}, "which Windows forbids"),
+    ({"exe": "a<b.exe"}, "which Windows forbids"),
+    ({"exe": "a>b.exe"}, "which Windows forbids"),
+    ({"exe": 'a"b.exe'}, "which Windows forbids"),
+    ({"exe": "c:netsh.exe"}, "which Windows forbids"),
+    ({"exe": "net\nsh.exe"}, "which Windows forbids"),
+    ({"exe": "net\tsh.exe"}, "which Windows forbids"),
+    ({"exe": "net\u0000sh.exe"}, "which Windows forbids"),
+    ({"exe": "  "}, "the image name is empty"),
+    ({"exe": ""}, "the image name is empty"),
+    ({"exe": " netsh.exe"}, "starts or ends with a space"),
+    ({"exe": "netsh.exe."}, "ends with a dot"),
+    ({"exe": "CON"}, "reserved device name"),
+    ({"exe": "nul.exe"}, "reserved device name"),
+    ({"exe": "lpt1.exe"}, "reserved device name"),
+    ({"exe": "x" * 252 + ".exe"}, "longer than 255 characters"),
+    ({"exe": "lsass.exe"}, "lsass.exe is a sensitive system process"),
+    ({"exe": "LSASS.EXE"}, "is a sensitive system process"),
+    ({"exe": "csrss.exe"}, "csrss.exe is a sensitive system process"),
+    ({"exe": "wininit.exe"}, "wininit.exe is a sensitive system process"),
+    ({"exe": "winlogon.exe"}, "winlogon.exe is a sensitive system process"),
+    ({"exe": "smss.exe"}, "smss.exe is a sensitive system process"),
+    ({"exe": "services.exe"}, "services.exe is a sensitive system process"),
+    ({"dump_type": "full"}, "allow_global_full_dump"),
+    ({"dump_type": "2"}, "allow_global_full_dump"),
+    ({"exe": "x.exe", "dump_count": 5000}, "between 0 and 1000"),
+    ({"exe": "x.exe", "dump_count": -1}, "between 0 and 1000"),
+    ({"exe": "x.exe", "dump_count": "ten"}, "dump_count"),
+    ({"exe": "x.exe", "dump_type": "huge"}, "dump_type must be one of"),
+    ({"exe": "x.exe", "dump_type": "3"}, "dump_type must be one of"),
+    ({"exe": "x.exe", "dump_type": "mini", "custom_dump_flags": ["WithHandleData"]},
+     "only used with dump_type=custom"),
+    ({"exe": "x.exe", "custom_dump_flags": 6}, "only used with dump_type=custom"),
+    ({"exe": "x.exe", "dump_type": "custom", "custom_dump_flags": ["NoSuchFlag"]}, "unknown MINIDUMP_TYPE"),
+    ({"exe": "x.exe", "dump_type": "custom", "custom_dump_flags": "0x100000000"}, "not MINIDUMP_TYPE flags"),
+    ({"exe": "x.exe", "dump_type": "custom", "custom_dump_flags": -1}, "not MINIDUMP_TYPE flags"),
+    ({"exe": "x.exe", "dump_type": "custom", "custom_dump_flags": True}, "list of MINIDUMP_TYPE names"),
+    ({"exe": "x.exe", "dump_folder": "relative\\dir"}, "absolute path"),
+    ({"exe": "x.exe", "dump_folder": " "}, "absolute path"),
+    ({"exe": "x.exe", "dump_folder": "%LOCALAPPDATA%\\D", "create_folder": True}, "needs a literal path"),
+    ({"exe": "x.exe", "create_folder": True}, "create_folder needs dump_folder"),
+    ({"exe": "x.exe", "state": "absent", "dump_count": 3}, "only apply with state=present"),
+    ({"exe": "x.exe", "state": "absent", "dump_folder": "C:\\WER"}, "only apply with state=present"),
+    ({"exe": "x.exe", "state": "gone"}, "state must be one of"),
+    ({"exe": "x.exe", "registry_views": []}, "at least one view"),
+    ({"exe": "x.exe", "registry_views": [16]}, "registry_views must be one or more of"),
+    ({"exe": "x.exe", "unrecorded": "maybe"}, "unrecorded must be one of"),
+    ({"exe": "x.exe", "allow_sensitive_image": "perhaps"}, "allow_sensitive_image"),
+    ({"exe": "x.exe", "bogus": 1}, "Unsupported parameters"),
+]
+
+
+def test_bad_input_fails_before_touching_the_host(lab):
     lab.host("win")
-    before = lab.stats("win")["round_trips"]
-    proc = lab.play("- crashdump.windows.local_dumps:\n    %s\n" % args, check=False)
-    assert proc.returncode != 0
-    assert message in proc.stdout
-    assert lab.stats("win")["round_trips"] == before
+    start = lab.state("win")
+    body = "".join("- crashdump.windows.local_dumps: %s\n  ignore_errors: true\n" % json.dumps(args)
+                   for args, _message in REFUSED)
+    proc = lab.play(body)
+    assert proc.stdout.count("win | FAILED! => ") == len(proc.results) == len(REFUSED) >= 40
+    for (_host, result), (args, message) in zip(proc.results, REFUSED):
+        assert message in result["msg"], (args, result["msg"])
+    assert lab.state("win")["registry"] == start["registry"]
+    assert lab.stats("win")["round_trips"] == start["counters"]["round_trips"]
 
 
 def test_custom_flags_by_name_and_number(lab):
