@@ -250,6 +250,6 @@ def _files(is_64bit, accounts):
     for name in ("Administrator", "alice"):
         folder(accounts[name]["profile"], _private_for(accounts[name]["sid"]))
     for account in accounts.values():
-        for sub in ("AppData", "AppData\\Local", "AppData\\Roaming"):
+        for sub in ("AppData", "AppData\\Local", "AppData\\Local\\Temp", "AppData\\Roaming"):
             folder(account["profile"] + "\\" + sub)
     return files

@@ -35,6 +35,7 @@ class ActionModule(WindowsAgentAction):
         extra_folders=dict(type="list", elements="str", default=[]),
         allow_sensitive_image=dict(type="bool", default=False),
         trust_manifest=dict(type="bool", default=False),
+        fetch_new=dict(type="bool", default=True),
     )
 
     def validate(self, args):
@@ -111,6 +112,8 @@ class ActionModule(WindowsAgentAction):
                     d["local_path"] = manifest.local_path(entry)
             elif d["sha256"] in firsts:
                 d.update(status="duplicate", duplicate_of=firsts[d["sha256"]]["remote_path"])
+            elif not args["fetch_new"]:
+                d["status"] = "not_harvested"
             else:
                 firsts[d["sha256"]] = d
                 candidates.append(d)

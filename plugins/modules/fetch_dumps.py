@@ -101,6 +101,14 @@ options:
         controller copy is verified in the run is deleted.
     type: bool
     default: false
+  fetch_new:
+    description:
+      - With V(false) nothing is fetched; dumps the controller does not hold yet are listed with status
+        V(not_harvested) and left on the host. Together with O(remove_after_fetch=true) this removes from the host
+        only the dumps already harvested, after hashing their controller copy again; the
+        P(crashdump.windows.cleanup#role) role does this for C(remove_dumps=true).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -180,7 +188,8 @@ dumps:
       controller; without C(local_path) when only the manifest records it, see O(trust_manifest)), V(duplicate)
       (same content as another dump listed), V(would_fetch) (check mode), V(deferred) (left for a later run by
       O(max_bytes_per_run)), V(not_fetched) (stopped by the free-space check or a full
-      disk), V(failed) (see C(error)), V(vanished) (deleted on the host meanwhile) or V(changed) (rewritten on the
+      disk), V(not_harvested) (not held and O(fetch_new=false)),
+      V(failed) (see C(error)), V(vanished) (deleted on the host meanwhile) or V(changed) (rewritten on the
       host meanwhile).
   returned: always
   type: list

@@ -9,6 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
 CLEANUP = REPO / "playbooks" / "cleanup_crash_dumps.yml"
+HARVEST = REPO / "playbooks" / "harvest_crash_dumps.yml"
 LD = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
 IFEO = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options"
 
@@ -76,6 +77,50 @@ def test_crash_dumps_full_after_enable_and_none_after_cleanup(lab):
     lab.playbook(CLEANUP, "-e", "exe=netsh.exe")
     assert json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "4661"))["dump"] is None
     # The dump written before cleanup is kept, and so is the folder holding it.
+    assert "C:\\WER\\netsh.exe.4660.dmp" in lab.state("win")["files"]
+
+
+def test_cleanup_removes_only_harvested_dumps(lab, tmp_path):
+    dest = tmp_path / "dumps"
+    for host in ("all-harvested", "one-new"):
+        lab.host(host)
+    start = canonical(lab.state("all-harvested"))
+    lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    for host in ("all-harvested", "one-new"):
+        lab.labctl("crash", host, "netsh.exe", "--pid", "4660")
+    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
+    lab.labctl("crash", "one-new", "netsh.exe", "--pid", "4661")
+    cleanup = {"exe": "netsh.exe", "remove_dumps": True, "harvest_dest": str(dest)}
+
+    before = {h: canonical(lab.state(h)) for h in lab.hosts}
+    proc = lab.playbook(CLEANUP, "--check", extra_vars=cleanup)
+    assert {h: canonical(lab.state(h)) for h in lab.hosts} == before
+    assert changed_count(proc) > 0
+
+    proc = lab.playbook(CLEANUP, extra_vars=cleanup)
+    summary = [r["msg"] for host, r in proc.results if host == "one-new" and "harvested dump" in str(r.get("msg"))]
+    assert summary == ["1 harvested dump(s) removed from the host; kept, not harvested yet: "
+                       "C:\\WER\\netsh.exe.4661.dmp"]
+    # Every dump was harvested: the host is as it was before enable, folder and all.
+    assert canonical(lab.state("all-harvested")) == start
+    files = lab.state("one-new")["files"]
+    assert "C:\\WER\\netsh.exe.4660.dmp" not in files and "C:\\WER\\netsh.exe.4661.dmp" in files
+    # The controller copies stay, and the manifest says what left the host.
+    manifest = json.loads((dest / "one-new" / "manifest.json").read_text())
+    assert [(e["file"], e["removed_from_host"]) for e in manifest["dumps"]] == [("netsh.exe.4660.dmp", True)]
+    assert (dest / "one-new" / "netsh.exe.4660.dmp").is_file()
+
+
+def test_cleanup_keeps_a_dump_whose_controller_copy_changed(lab, tmp_path):
+    dest = tmp_path / "dumps"
+    lab.host("win")
+    lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
+    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
+    copy = dest / "win" / "netsh.exe.4660.dmp"
+    copy.write_bytes(copy.read_bytes()[:-1] + b"x")
+    proc = lab.playbook(CLEANUP, extra_vars={"exe": "netsh.exe", "remove_dumps": True, "harvest_dest": str(dest)})
+    assert "no longer matches its hash: the remote copy is kept" in " ".join(proc.stderr.split())
     assert "C:\\WER\\netsh.exe.4660.dmp" in lab.state("win")["files"]
 
 
