@@ -50,6 +50,9 @@ PROVIDERS = {
     APPLICATION_HANG: "application hang",
     DOTNET_RUNTIME: ".net runtime",
 }
+# As Windows spells them: compared first, before the case-insensitive test.
+_PROVIDER_NAMES = {APPLICATION_ERROR: "Application Error", WER_REPORT: "Windows Error Reporting",
+                   APPLICATION_HANG: "Application Hang", DOTNET_RUNTIME: ".NET Runtime"}
 CRASH_REPORTS = frozenset(["appcrash", "bex", "bex64", "moappcrash"])
 HANG_REPORTS = frozenset(["apphangb1", "apphangxprocb1", "moapphang", "moapphangxprocb1"])
 DOTNET_EXCEPTION = "0xe0434352"
@@ -62,7 +65,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\
 _SEP = "\x00"
 _SERVICE_SUFFIX = re.compile(r"^(.+?\.exe)_(.+)$", re.IGNORECASE)
 _LONG_PREFIX = "\\\\?\\"
-_FILETIME_EPOCH = dt.datetime(1601, 1, 1)
+_FILETIME_EPOCH = dt.date(1601, 1, 1)
+_FILETIME_DAY = 864_000_000_000  # 100 ns intervals
+_FILETIME_LAST_DAY = (dt.date.max - _FILETIME_EPOCH).days
 _DOTNET_TYPE = re.compile(r"\b((?:[A-Za-z_][\w`]*\.)+[A-Za-z_]\w*(?:Exception|Error))\b")
 _VERSION = re.compile(r"v?\d+(?:\.\d+){1,3}")
 _ATTACHED, _REPORT_ID = 15, 19
@@ -77,11 +82,11 @@ def clean(value):
     An integer becomes ``0x``-prefixed hex, so that the hex fields read it
     right (the decimal fields accept that form too).
     """
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return "0x%x" % value
-    if not isinstance(value, str):
+    if type(value) is not str:  # the common case first: event data is text
+        if value is None:
+            return ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return "0x%x" % value
         value = str(value)
     if not value.isascii():
         value = value.translate(_INVISIBLE)
@@ -140,16 +145,24 @@ def offset_text(text):
     return text or None
 
 
+@functools.lru_cache(maxsize=1024)
+def _filetime_day(days):
+    return (_FILETIME_EPOCH + dt.timedelta(days=days)).isoformat()
+
+
 def filetime_iso(text):
     """A FILETIME in hex (``01d...``, ``0x0x1D...``) -> ISO 8601 UTC, None when absent, zero or out of range."""
     n = number(text)
     if not n:
         return None
-    try:
-        moment = _FILETIME_EPOCH + dt.timedelta(microseconds=n // 10)
-    except OverflowError:
+    # By arithmetic, the date looked up once per day: this runs for every crash.
+    days, rest = divmod(n, _FILETIME_DAY)
+    if days > _FILETIME_LAST_DAY:
         return None
-    return moment.isoformat(timespec="milliseconds") + "Z"
+    seconds, hundreds = divmod(rest, 10_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    return "%sT%02d:%02d:%02d.%03dZ" % (_filetime_day(days), minutes // 60, minutes % 60, seconds,
+                                         hundreds // 10_000)
 
 
 def split_app_name(app_name):
@@ -285,11 +298,16 @@ def _report_values(logged):
     before the bucket is known), else of the newest; attached files of all.
     """
     chosen = logged[-1]
-    if len(logged) > 1:
-        chosen = next((e for e in reversed(logged) if (e["properties"] or [""])[0]), chosen)
+    if len(logged) == 1:
+        return values(chosen["properties"] or [], 23)
+    for event in reversed(logged):
+        if (event["properties"] or [""])[0]:
+            chosen = event
+            break
     v = values(chosen["properties"] or [], 23)
-    if len(logged) > 1:
-        v[_ATTACHED] = "\n".join(_attached_text(e) for e in logged)
+    raw = [(e["properties"] or [])[_ATTACHED:_ATTACHED + 1] for e in logged]
+    if raw.count(raw[0]) != len(raw):  # usually each lists the same files
+        v[_ATTACHED] = "\n".join([_attached_text(e) for e in logged])
     return v
 
 
@@ -440,18 +458,25 @@ def parse_events(events, images=None):
     for event in events:
         event_id = event["id"]
         provider = PROVIDERS.get(event_id)
-        if provider is None or (event["provider"] or "").lower() != provider:
+        name = event["provider"]
+        if provider is None or (name != _PROVIDER_NAMES[event_id] and (name or "").lower() != provider):
             foreign += 1
         elif event_id == APPLICATION_ERROR:
             records.append(parse_application_error(event))
         elif event_id == WER_REPORT:
             props = event["properties"] or []
-            name = clean(props[2]).lower() if len(props) > 2 else ""
+            name = props[2] if len(props) > 2 else ""
+            # Event names are plain ASCII words: clean() only for anything else.
+            name = (name.strip() if type(name) is str and name.isascii() else clean(name)).lower()
             if name not in CRASH_REPORTS and name not in HANG_REPORTS:
                 other_reports += 1
                 continue
-            report_id = clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else ""
-            logged.setdefault(report_id or ("record", event["record_id"]), []).append(event)
+            key = (clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else "") or ("record", event["record_id"])
+            group = logged.get(key)
+            if group is None:
+                logged[key] = [event]
+            else:
+                group.append(event)
         elif event_id == APPLICATION_HANG:
             records.append(parse_application_hang(event))
         else:
@@ -462,7 +487,11 @@ def parse_events(events, images=None):
     crashes = records
     for key, group in logged.items():
         if len(group) > 1:
-            group.sort(key=_RECORD_ID)
+            # Newest first as the log returns them, usually twice: reversing is cheaper than sorting.
+            if group[0]["record_id"] > group[-1]["record_id"]:
+                group.reverse()
+            if len(group) > 2:
+                group.sort(key=_RECORD_ID)
         v = _report_values(group)
         record = by_report.pop(key, None)
         if record is not None:
@@ -476,12 +505,13 @@ def parse_events(events, images=None):
         wanted = {clean(i).lower() for i in images}
         crashes = [c for c in crashes
                    if (c["image"] or "").lower() in wanted or (c["app_name"] or "").lower() in wanted]
+    hangs = [c["kind"] for c in crashes].count("hang")
     return {"crashes": crashes, "stats": {
         "events": len(events),
         "other_providers": foreign,
         "other_reports": other_reports,
-        "duplicate_reports": sum(len(g) for g in logged.values()) - len(logged),
+        "duplicate_reports": sum(map(len, logged.values())) - len(logged),
         "unmatched_dotnet": unmatched_dotnet,
-        "crashes": sum(1 for c in crashes if c["kind"] == "crash"),
-        "hangs": sum(1 for c in crashes if c["kind"] == "hang"),
+        "crashes": len(crashes) - hangs,
+        "hangs": hangs,
     }}

@@ -92,13 +92,28 @@ def next_step(group):
 def _group(family, members):
     """One ranked line from the (host, crash) pairs of a family."""
     first = members[0][1]
-    times = [c["time"] for _host, c in members if c["time"]]
+    times = []
     per_host, latest = {}, {}
+    versions, module_versions, signatures, fail_fast, dotnet, buckets = set(), set(), set(), set(), set(), set()
+    # One pass over the family's crashes: this runs for every crash of the fleet.
     for host, crash in members:
         per_host[host] = per_host.get(host, 0) + 1
-        if crash["time"] and (host not in latest or crash["time"] > latest[host]["time"]):
-            latest[host] = crash
-    crashes = [c for _host, c in members]
+        when = crash["time"]
+        if when:
+            times.append(when)
+            if host not in latest or when > latest[host]["time"]:
+                latest[host] = crash
+        signatures.add(crash["signature"])
+        if crash["app_version"]:
+            versions.add(crash["app_version"])
+        if crash["module_version"]:
+            module_versions.add(crash["module_version"])
+        if crash["fail_fast"]:
+            fail_fast.add(crash["fail_fast"])
+        if crash["dotnet"] and crash["dotnet"].get("exception_type"):
+            dotnet.add(crash["dotnet"]["exception_type"])
+        if crash["wer"] and crash["wer"].get("bucket"):
+            buckets.add(crash["wer"]["bucket"])
     group = {
         "family": family,
         "kind": first["kind"],
@@ -117,13 +132,12 @@ def _group(family, members):
         "host_count": len(per_host),
         "first_seen": min(times) if times else None,
         "last_seen": max(times) if times else None,
-        "versions": sorted({c["app_version"] for c in crashes if c["app_version"]}, key=_version_key),
-        "module_versions": sorted({c["module_version"] for c in crashes if c["module_version"]}, key=_version_key),
-        "signatures": sorted({c["signature"] for c in crashes}),
-        "fail_fast": sorted({c["fail_fast"] for c in crashes if c["fail_fast"]}),
-        "dotnet_exceptions": sorted({c["dotnet"]["exception_type"] for c in crashes
-                                     if c["dotnet"] and c["dotnet"].get("exception_type")}),
-        "buckets": sorted({c["wer"]["bucket"] for c in crashes if c["wer"] and c["wer"].get("bucket")}),
+        "versions": sorted(versions, key=_version_key),
+        "module_versions": sorted(module_versions, key=_version_key),
+        "signatures": sorted(signatures),
+        "fail_fast": sorted(fail_fast),
+        "dotnet_exceptions": sorted(dotnet),
+        "buckets": sorted(buckets),
         # The newest crash per host: where to look for its dump.
         "latest": [{"host": host, "time": c["time"], "pid": c["pid"], "dump_file": c["dump_file"],
                     "local_dump": c["local_dump"]} for host, c in sorted(latest.items())],
