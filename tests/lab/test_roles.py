@@ -45,11 +45,28 @@ def hosts(lab):
     return list(lab.hosts)
 
 
-def test_enable_is_idempotent_and_cleanup_restores_every_host(lab, hosts):
+def executions(lab, tmp_path, *args):
+    """Run the enable playbook; the remote executions of each module task on each host."""
+    path = tmp_path / "round_trips.json"
+    env = {"ANSIBLE_CALLBACK_PLUGINS": str(REPO / "lab" / "callback_plugins"),
+           "ANSIBLE_CALLBACKS_ENABLED": "lab_round_trips", "CRASHDUMP_LAB_ROUND_TRIPS_FILE": str(path)}
+    proc = lab.playbook(ENABLE, *args, env=env)
+    tasks = json.loads(path.read_text())
+    path.unlink()
+    return proc, {t["action"].rsplit(".", 1)[-1]: t["executions"] for t in tasks
+                  if t["action"].startswith("crashdump.windows.")}
+
+
+def test_enable_is_idempotent_and_cleanup_restores_every_host(lab, hosts, tmp_path):
     start = {h: canonical(lab.state(h)) for h in hosts}
-    lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    _proc, first = executions(lab, tmp_path, "-e", "exe=netsh.exe")
     assert all(canonical(lab.state(h)) != start[h] for h in hosts)
-    assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe")) == 0
+    again, second = executions(lab, tmp_path, "-e", "exe=netsh.exe")
+    assert changed_count(again) == 0
+    # preflight reads; local_dumps and gflags read, then write once when something must change.
+    for module, runs in {"preflight": (1, 1), "local_dumps": (2, 1), "gflags": (2, 1)}.items():
+        assert first[module] == dict.fromkeys(hosts, runs[0]), (module, first[module])
+        assert second[module] == dict.fromkeys(hosts, runs[1]), (module, second[module])
 
     enabled = {h: canonical(lab.state(h)) for h in hosts}
     lab.playbook(CLEANUP, "-e", "exe=netsh.exe", "--check")
