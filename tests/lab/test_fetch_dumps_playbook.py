@@ -28,6 +28,10 @@ def test_harvest_playbook(lab, tmp_path):
     summary = next(r for host, r in proc.results if isinstance(r.get("msg"), list))["msg"]
     assert summary[0].startswith("1 dump(s) found: 1 fetched")
     assert "fetched: C:\\WER\\netsh.exe.4660.dmp" in summary[1] and "Event 1000 0xc0000005" in summary[1]
+    # The controller's analysis of the same dump, as !analyze would start it.
+    assert summary[2] == ("  analysis: 0xc0000005 STATUS_ACCESS_VIOLATION (read at 0x0000000000000000) in netsh.exe "
+                          "10.0.20348.1+0x73ce; stack: netsh.exe+0x73ce")
+    assert summary[3].startswith("  hint: a read from address 0x0, in the first 64 KB that is never mapped")
     assert files_below(dest) == ["win/manifest.json", "win/netsh.exe.4660.dmp"]
     again = lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
     assert not any(r.get("changed") for host, r in again.results)
