@@ -4,7 +4,8 @@ would do with a command, its standard input, a file put or a file fetch.
 The lab never runs PowerShell. It accepts exactly one command, the
 collection's bootstrap (PowerShell -EncodedCommand of
 plugins/plugin_utils/bootstrap.ps1), and standard input that starts with
-exactly plugins/plugin_utils/agent.ps1; the batch line after the separator is
+exactly plugins/plugin_utils/agent.ps1, packed as the bootstrap unpacks it
+(one line of base64 of its gzip); the batch line after the separator is
 executed by the protocol executor. Transfers move in the winrm connection's
 sizes and every exchange is counted in the host's ``counters``.
 """
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import json
 import os
+import zlib
 
 from . import agent, errors, faults, state, winpath
 
@@ -75,7 +78,7 @@ class Transport:
         if _lines(script) != _script_lines("bootstrap.ps1"):
             return "the encoded command is not plugins/plugin_utils/bootstrap.ps1"
         if not in_data:
-            return "no standard input: expected the agent script, the separator and a batch line"
+            return "no standard input: expected the packed agent script, the separator and a batch line"
         try:
             text = in_data.decode("utf-8")
         except UnicodeDecodeError:
@@ -84,7 +87,13 @@ class Transport:
         if SEPARATOR not in lines:
             return "standard input has no separator line %s" % SEPARATOR
         at = lines.index(SEPARATOR)
-        if lines[:at] != _script_lines("agent.ps1"):
+        if at != 1:
+            return "exactly one line, the packed agent script, must come before the separator"
+        try:
+            script = gzip.decompress(base64.b64decode(lines[0], validate=True)).decode("utf-8-sig")
+        except (binascii.Error, EOFError, OSError, UnicodeDecodeError, zlib.error):
+            return "the line before the separator is not base64 of a gzip of UTF-8 text"
+        if _lines(script) != _script_lines("agent.ps1"):
             return "the script before the separator is not plugins/plugin_utils/agent.ps1"
         if len(lines) != at + 2:
             return "exactly one batch line must follow the separator"

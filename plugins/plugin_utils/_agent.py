@@ -3,14 +3,17 @@
 """Run a batch of agent operations on a Windows host over the task's connection.
 
 One batch is one remote execution. The command line is fixed (the bootstrap,
-never anything from the user); the agent script and the batch JSON travel on
-standard input, so operation arguments are data and cannot become code.
+never anything from the user); the agent script (compressed) and the batch
+JSON travel on standard input, so operation arguments are data and cannot
+become code.
 See docs/docsite/rst/agent_protocol.rst.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import gzip
 import json
 import os
 import re
@@ -49,13 +52,19 @@ def build_command():
     return "%s %s" % (POWERSHELL_PREFIX, encoded)
 
 
+@functools.lru_cache(maxsize=1)
+def packed_agent():
+    """The agent script as the bootstrap unpacks it: one line of base64 of its gzip (a quarter of its size)."""
+    script = _read_script("agent.ps1").replace("\r\n", "\n").rstrip("\n")
+    return base64.b64encode(gzip.compress(script.encode("ascii"), 9, mtime=0)).decode("ascii")
+
+
 def build_payload(ops, stop_on_error=True):
-    """Standard input: the agent script, the separator line, one line of ASCII JSON."""
+    """Standard input: the packed agent, the separator line, one line of ASCII JSON."""
     batch = {"version": PROTOCOL_VERSION, "stop_on_error": stop_on_error, "ops": list(ops)}
     # ensure_ascii keeps the payload immune to console code pages.
     line = json.dumps(batch, ensure_ascii=True, separators=(",", ":"))
-    script = _read_script("agent.ps1").replace("\r\n", "\n").rstrip("\n")
-    return ("%s\n%s\n%s\n" % (script, SEPARATOR, line)).encode("ascii")
+    return ("%s\n%s\n%s\n" % (packed_agent(), SEPARATOR, line)).encode("ascii")
 
 
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")

@@ -1,6 +1,7 @@
 # crashdump.windows bootstrap: fixed text, sent as -EncodedCommand.
-# Input lines: the agent script, the separator line, then one line of batch
-# JSON. The JSON is passed to the agent as an argument, never parsed as code.
+# Input lines: the agent script (base64 of its gzip, one line), the separator
+# line, then one line of batch JSON. The JSON is passed to the agent as an
+# argument, never parsed as code.
 $ErrorActionPreference = 'Stop'
 # An application control policy (WDAC, AppLocker) holds PowerShell in
 # ConstrainedLanguage mode, where the agent cannot work (.NET types, registry
@@ -11,7 +12,7 @@ if ($mode -ne 'FullLanguage') {
     exit 1
 }
 $sep = '#crashdump.windows:batch#'
-$agentLines = New-Object System.Collections.Generic.List[string]
+$packed = $null
 $batchJson = $null
 $found = $false
 # $input can be enumerated only once: one pass, which stops after the JSON
@@ -25,8 +26,8 @@ foreach ($line in $input) {
     elseif ($text -ceq $sep) {
         $found = $true
     }
-    else {
-        $agentLines.Add($text)
+    elseif ($null -eq $packed) {
+        $packed = $text
     }
 }
 if (-not $found) {
@@ -34,7 +35,18 @@ if (-not $found) {
     exit 1
 }
 try {
-    $agent = [ScriptBlock]::Create($agentLines -join "`n")
+    $raw = New-Object System.IO.MemoryStream(, [Convert]::FromBase64String($packed))
+    $gzip = New-Object System.IO.Compression.GZipStream($raw, [System.IO.Compression.CompressionMode]::Decompress)
+    $reader = New-Object System.IO.StreamReader($gzip, [System.Text.Encoding]::ASCII)
+    $agentText = $reader.ReadToEnd()
+    $reader.Dispose()
+}
+catch {
+    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: the agent script could not be unpacked"}')
+    exit 1
+}
+try {
+    $agent = [ScriptBlock]::Create($agentText)
 }
 catch {
     [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: the agent script does not parse"}')

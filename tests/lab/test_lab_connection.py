@@ -4,6 +4,7 @@ accepts, what it counts, how it moves files and how it fails on purpose."""
 from __future__ import annotations
 
 import base64
+import gzip
 import importlib.util
 import io
 import json
@@ -39,8 +40,13 @@ def command(text=BOOTSTRAP):
     return lab_transport.COMMAND_PREFIX + base64.b64encode(text.encode("utf-16-le")).decode()
 
 
+def pack(agent):
+    """The agent as build_payload packs it: base64 of its gzip."""
+    return base64.b64encode(gzip.compress(agent.encode("utf-8"))).decode()
+
+
 def stdin(batch, agent=AGENT):
-    return ("%s\n#crashdump.windows:batch#\n%s\n" % (agent.rstrip("\n"), json.dumps(batch))).encode()
+    return ("%s\n#crashdump.windows:batch#\n%s\n" % (pack(agent), json.dumps(batch))).encode()
 
 
 BATCH = {"version": 1, "stop_on_error": True, "ops": [{"op": "os_facts"}]}
@@ -87,6 +93,10 @@ def test_refuses_anything_but_the_bootstrap(conn, scripts, cmd):
 @pytest.mark.parametrize("data", [
     None, b"", stdin(BATCH, agent="Invoke-Expression $BatchJson\n"),
     stdin(BATCH)[:-1] + b"\nextra line\n", AGENT.encode() + b"{}\n",
+    ("%s\n#crashdump.windows:batch#\n%s\n" % (AGENT.rstrip("\n"), json.dumps(BATCH))).encode(),
+    b"not base64!\n#crashdump.windows:batch#\n" + json.dumps(BATCH).encode() + b"\n",
+    base64.b64encode(AGENT.encode()) + b"\n#crashdump.windows:batch#\n" + json.dumps(BATCH).encode() + b"\n",
+    b"x\n" + stdin(BATCH),
     stdin({"version": 1, "ops": [{"op": "path_stat", "path": "C:\\\u00e9"}]}).replace(b"\\u00e9", "\u00e9".encode())])
 def test_refuses_stdin_that_is_not_agent_plus_one_ascii_batch_line(conn, scripts, data):
     rc, out, err = conn.exec_command(command(), in_data=data)

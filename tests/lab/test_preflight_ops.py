@@ -4,6 +4,7 @@ refusal in ConstrainedLanguage mode."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -139,7 +140,8 @@ def test_constrained_language_mode_is_refused_as_the_bootstrap_does(state_dir):
     scripts = REPO / "plugins" / "plugin_utils"
     bootstrap = (scripts / "bootstrap.ps1").read_text(encoding="ascii")
     command = COMMAND_PREFIX + base64.b64encode(bootstrap.encode("utf-16-le")).decode("ascii")
-    stdin = "%s\n%s\n%s\n" % ((scripts / "agent.ps1").read_text(encoding="ascii").rstrip("\n"), SEPARATOR,
+    agent = (scripts / "agent.ps1").read_text(encoding="ascii").rstrip("\n")
+    stdin = "%s\n%s\n%s\n" % (base64.b64encode(gzip.compress(agent.encode("ascii"))).decode("ascii"), SEPARATOR,
                               json.dumps({"version": 1, "ops": [{"op": "os_facts"}]}))
     rc, out, _err = Transport(state_dir, HOST).exec_command(command, stdin.encode("ascii"))
     reply = json.loads(out)

@@ -1,6 +1,7 @@
 """The agent transport: fixed command, data-only payload, strict result parsing."""
 
 import base64
+import gzip
 import json
 from pathlib import Path
 
@@ -37,10 +38,12 @@ def test_hostile_names_travel_only_as_json_data(name):
     payload = _agent.build_payload(ops).decode("ascii")
     lines = payload.split("\n")
     sep = lines.index(_agent.SEPARATOR)
-    script = "\n".join(lines[:sep])
+    assert sep == 1
+    packed = lines[0]
+    script = gzip.decompress(base64.b64decode(packed, validate=True)).decode("ascii")
     agent = (PLUGIN_UTILS / "agent.ps1").read_text(encoding="ascii").replace("\r\n", "\n").rstrip("\n")
-    # The script part is the agent, byte for byte; the command never changes.
-    assert script == agent
+    # The script part is the agent, byte for byte, whatever the ops; the command never changes.
+    assert script == agent and packed == _agent.packed_agent()
     assert cmd == _agent.build_command()
     # Exactly one data line follows, and it decodes back to the same ops.
     assert lines[sep + 1:] == [lines[sep + 1], ""]
@@ -49,7 +52,14 @@ def test_hostile_names_travel_only_as_json_data(name):
     if name == _agent.SEPARATOR:
         return
     # The name is nowhere in the code that runs: not in the command, not in the script.
-    assert name not in script and name not in base64.b64decode(cmd.rsplit(" ", 1)[1]).decode("utf-16-le")
+    assert name not in script and name not in packed
+    assert name not in base64.b64decode(cmd.rsplit(" ", 1)[1]).decode("utf-16-le")
+
+
+def test_the_agent_travels_packed_at_under_a_third_of_its_size():
+    agent = (PLUGIN_UTILS / "agent.ps1").read_bytes()
+    assert len(_agent.packed_agent()) * 3 < len(agent)
+    assert len(_agent.build_payload([{"op": "os_facts"}])) < len(_agent.packed_agent()) + 200
 
 
 def test_payload_is_ascii_even_for_unicode_data():
