@@ -24,6 +24,14 @@ SEEDS = {
                                           "PageHeapFlags": {"type": "REG_SZ", "data": "0x2"}}},
         IFEO + "\\netsh.exe\\UseFilter": {"values": {}},
     }},
+    "empty-localdumps": {"registry": {LD: {"values": {}}}},
+    "wow64-global": {"registry": {
+        LD.replace("SOFTWARE\\", "SOFTWARE\\Wow6432Node\\"): {"values": {
+            "DumpFolder": {"type": "REG_EXPAND_SZ", "data": "%LOCALAPPDATA%\\CrashDumps"}}}}},
+    "ifeo-hand-flags": {"registry": {IFEO + "\\netsh.exe": {"values": {
+        "GlobalFlag": {"type": "REG_SZ", "data": "0X00001000"},
+        "MitigationOptions": {"type": "REG_QWORD", "data": 256}}}}},
+    "dump-folder-exists": {"files": {"C:\\WER": {"type": "directory", "sddl": "O:BAG:SYD:AI(A;OICIID;FA;;;SY)"}}},
 }
 
 
