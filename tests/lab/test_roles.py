@@ -169,6 +169,7 @@ def test_playbook_by_fqcn(lab):
     ({"exe": "netsh.exe", "dump_type": "huge"}, "dump_type must be one of"),
     ({"exe": "netsh.exe", "dump_count": "many"}, "dump_count"),
     ({"exe": "C:\\Windows\\netsh.exe"}, "is a path"),
+    ({"exe": "netsh.exe", "registry_views": [16]}, "value of registry_views must be one or more of: 64, 32"),
 ])
 def test_bad_vars_are_rejected_before_any_host_is_touched(lab, extra, message):
     lab.host("win")
