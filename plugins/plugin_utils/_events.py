@@ -82,7 +82,7 @@ def clean(value):
     An integer becomes ``0x``-prefixed hex, so that the hex fields read it
     right (the decimal fields accept that form too).
     """
-    if type(value) is not str:  # the common case first: event data is text
+    if not isinstance(value, str):  # the common case first: event data is text
         if value is None:
             return ""
         if isinstance(value, int) and not isinstance(value, bool):
@@ -161,8 +161,8 @@ def filetime_iso(text):
         return None
     seconds, hundreds = divmod(rest, 10_000_000)
     minutes, seconds = divmod(seconds, 60)
-    return "%sT%02d:%02d:%02d.%03dZ" % (_filetime_day(days), minutes // 60, minutes % 60, seconds,
-                                         hundreds // 10_000)
+    hours, minutes = divmod(minutes, 60)
+    return "%sT%02d:%02d:%02d.%03dZ" % (_filetime_day(days), hours, minutes, seconds, hundreds // 10_000)
 
 
 def split_app_name(app_name):
@@ -467,7 +467,7 @@ def parse_events(events, images=None):
             props = event["properties"] or []
             name = props[2] if len(props) > 2 else ""
             # Event names are plain ASCII words: clean() only for anything else.
-            name = (name.strip() if type(name) is str and name.isascii() else clean(name)).lower()
+            name = (name.strip() if isinstance(name, str) and name.isascii() else clean(name)).lower()
             if name not in CRASH_REPORTS and name not in HANG_REPORTS:
                 other_reports += 1
                 continue
