@@ -229,7 +229,7 @@ def _files(is_64bit, accounts):
 
     folder("C:\\", _ROOT_SDDL)
     folder("C:\\Windows", _SYSTEM_TREE_SDDL)
-    for sub in ("System32", "System32\\config"):
+    for sub in ("System32", "System32\\config", "Temp"):
         folder("C:\\Windows\\" + sub)
     if is_64bit:
         folder("C:\\Windows\\SysWOW64")

@@ -151,14 +151,16 @@ class ActionModule(WindowsAgentAction):
         stats = {fold(op["path"]): d for op, d in zip(ops, datas) if op["op"] == "path_stat"}
         service = next(d for op, d in zip(ops, datas) if op["op"] == "service_state")
 
+        # 32-bit Windows has one view: its 32-bit view is the native key, so read and report it once.
+        host_views = (64, 32) if facts.get("is_64bit") else (64,)
         asked = args["registry_views"] or [64, 32]
-        views = [v for v in asked if facts.get("is_64bit") or v == 64]
+        views = [v for v in asked if v in host_views]
         if args["registry_views"] and len(views) < len(asked):
             self.warn("32-bit Windows has no WOW64 registry view: only the native view is configured")
         journal = Journal(snap)
         record = journal.record(RECORD_PREFIX + scope)
         guard = journal.record(GUARD_RECORD)
-        before_values = {v: _values(snap, key, v) for v in (64, 32)}
+        before_values = {v: _values(snap, key, v) for v in host_views}
         changesets = []
         folder_ops = []
         if args["state"] == "present":
@@ -172,7 +174,8 @@ class ActionModule(WindowsAgentAction):
             if folder_ops and not any(cs.record is record and cs.ops for cs in changesets):
                 journal.save(record)
         else:
-            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"])
+            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"],
+                                                       host_views)
 
         reg_ops = [op for cs in changesets for op in cs.ops]
         # A folder that cannot be created stops the batch before the registry changes.
@@ -189,7 +192,7 @@ class ActionModule(WindowsAgentAction):
             for message in folder_result.pop("warnings", []):
                 self.warn(message)
 
-        self._warn_environment(snap, service, args, exe)
+        self._warn_environment(snap, service, host_views)
         result.update(self._report(args, snap, facts, key, before_values, changesets, folder_result))
         if self.diff_mode:
             result["diff"] = _diff(changesets)
@@ -232,7 +235,7 @@ class ActionModule(WindowsAgentAction):
                 record.remember_dir(path)
         return [{"op": "dir_ensure", "path": folder, "sddl": sddl}]
 
-    def _plan_absent(self, exe, snap, journal, record, guard, unrecorded):
+    def _plan_absent(self, exe, snap, journal, record, guard, unrecorded, host_views):
         key = _wer.image_key(exe)
         changesets, folder_ops = [], []
         if journal.has(record.name):
@@ -244,7 +247,7 @@ class ActionModule(WindowsAgentAction):
         elif unrecorded == "remove":
             # Configured by hand: remove only the values this module manages.
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
-            for view in (64, 32):
+            for view in host_views:
                 if snap.exists(key, view):
                     for name in MANAGED:
                         cs.set_value(key, view, name, None, remember=False)
@@ -261,8 +264,8 @@ class ActionModule(WindowsAgentAction):
 
     # -- reporting ----------------------------------------------------------
 
-    def _warn_environment(self, snap, service, args, exe):
-        for view in (64, 32):
+    def _warn_environment(self, snap, service, host_views):
+        for view in host_views:
             aedebug = snap.state(_wer.AEDEBUG_KEY, view)
             auto = aedebug.value("Auto")
             debugger = aedebug.value("Debugger")
@@ -285,7 +288,8 @@ class ActionModule(WindowsAgentAction):
         scope = _dump_scope(global_state, image_state)
         return {
             "key": key,
-            "views": {str(v): {"before": before_values[v], "after": _values(snap, key, v)} for v in (64, 32)},
+            "views": {str(v): {"before": before, "after": _values(snap, key, v)}
+                      for v, before in before_values.items()},
             "effective": {
                 "dump_folder": folder,
                 "dump_count": eff["DumpCount"]["value"],

@@ -152,10 +152,13 @@ key:
   type: str
   sample: HKLM\SOFTWARE\Microsoft\Windows\Windows Error Reporting\LocalDumps\netsh.exe
 views:
-  description: The values of the key before and after, per view (null when the key does not exist).
+  description:
+    - The values of the key before and after, per view (null when the key does not exist).
+    - C(64) is the native view and C(32) the WOW64 view; 32-bit Windows has only the native view, C(64).
   returned: always
   type: dict
-  sample: {"64": {"before": null, "after": {"DumpType": {"type": "REG_DWORD", "data": 2}}}, "32": {}}
+  sample: {"64": {"before": null, "after": {"DumpType": {"type": "REG_DWORD", "data": 2}}},
+           "32": {"before": null, "after": null}}
 effective:
   description:
     - The configuration WER applies to the image (per-image over global over defaults), from the native view,

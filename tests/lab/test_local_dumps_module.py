@@ -176,6 +176,11 @@ def test_x86_host_has_only_the_native_view(lab):
     assert key(reg, LD + "\\netsh.exe") is not None
     assert not any("wow6432node" in k.casefold() for k in reg)
     assert "32-bit Windows has no WOW64 registry view" in warnings(proc)
+    assert list(only(proc.results)["views"]) == ["64"]
+    # Undone, the key is reported gone, in the one view there is.
+    undo = only(lab.play(DISABLE.format(exe="netsh.exe")).results)
+    assert undo["views"] == {"64": {"before": undo["views"]["64"]["before"], "after": None}}
+    assert not any("netsh.exe" in k for k in lab.registry("x86"))
 
 
 def test_hostile_but_valid_names_are_inert_data(lab):
