@@ -97,7 +97,7 @@ oldest_core() {
   fi
   "$venv/bin/python" -m pytest -n auto --junitxml="$OUT/junit-oldest-core.xml" tests/lab/test_local_dumps_module.py \
       tests/lab/test_gflags_module.py tests/lab/test_roles.py tests/lab/test_fetch_dumps_module.py \
-      tests/lab/test_fetch_dumps_playbook.py tests/protocol
+      tests/lab/test_fetch_dumps_playbook.py tests/lab/test_integration_targets.py tests/protocol
 }
 step "pytest on ansible-core 2.16" oldest_core
 step "ansible-test sanity" sanity
