@@ -147,8 +147,9 @@ class _Run:
     def predict(self, candidates):
         for d in candidates:
             d["status"] = "would_fetch"
-        # A dump held on the manifest's word alone (trust_manifest) has no copy here to verify: it stays.
-        would_remove = [d["remote_path"] for d in self.dumps if d["status"] != "held"
+        # A dump held on the manifest's word alone (trust_manifest) has no copy here to verify, and one not
+        # harvested (fetch_new=false) is not fetched: both stay.
+        would_remove = [d["remote_path"] for d in self.dumps if d["status"] not in ("held", "not_harvested")
                         or "local_path" in d] if self.args["remove_after_fetch"] else []
         need = sum(d["size"] for d in candidates)
         if candidates:

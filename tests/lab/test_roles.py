@@ -121,6 +121,9 @@ def test_cleanup_removes_only_harvested_dumps(lab, tmp_path):
     proc = lab.playbook(CLEANUP, "--check", extra_vars=cleanup)
     assert {h: canonical(lab.state(h)) for h in lab.hosts} == before
     assert changed_count(proc) > 0
+    summary = [r["msg"] for host, r in proc.results if host == "one-new" and "harvested dump" in str(r.get("msg"))]
+    assert summary == ["1 harvested dump(s) would be removed from the host; kept, not harvested yet: "
+                       "C:\\WER\\netsh.exe.4661.dmp"]
 
     proc = lab.playbook(CLEANUP, extra_vars=cleanup)
     summary = [r["msg"] for host, r in proc.results if host == "one-new" and "harvested dump" in str(r.get("msg"))]
