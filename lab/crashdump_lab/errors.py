@@ -49,9 +49,9 @@ def invalid_argument(message):
 
 
 def service_not_found(name):
-    # What Get-Service reports for a name no service has.
+    # What Get-Service reports for a name no service has (a SystemException: COR_E_SYSTEM).
     return WinError("Cannot find any service with service name '%s'." % name,
-                    "Microsoft.PowerShell.Commands.ServiceCommandException", 0x80131509)
+                    "Microsoft.PowerShell.Commands.ServiceCommandException", 0x80131501)
 
 
 def unknown_op(name):

@@ -609,6 +609,19 @@ function Invoke-DirEnsure {
         $missing.Insert(0, $cursor.FullName)
         $cursor = $cursor.Parent
     }
+    # The SDDL is checked before anything is made: a bad one creates nothing.
+    if ($null -ne $sddl) {
+        $raw = New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $sddl
+        # Only the parts the SDDL names are compared and written.
+        $sectionNames = New-Object System.Collections.Generic.List[string]
+        if ($null -ne $raw.Owner) { $sectionNames.Add('Owner') }
+        if ($null -ne $raw.Group) { $sectionNames.Add('Group') }
+        $daclPresent = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclPresent
+        if (([int]$raw.ControlFlags -band $daclPresent) -ne 0) { $sectionNames.Add('Access') }
+        if ($sectionNames.Count -eq 0) {
+            throw (New-AgentException 'System.ArgumentException' 'sddl names no owner, group or DACL')
+        }
+    }
     # One level at a time, outermost first, so the report matches what was made.
     foreach ($item in $missing) {
         $null = [System.IO.Directory]::CreateDirectory($item)
@@ -616,16 +629,6 @@ function Invoke-DirEnsure {
     }
     if ($null -eq $sddl) { return }
 
-    $raw = New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $sddl
-    # Only the parts the SDDL names are compared and written.
-    $sectionNames = New-Object System.Collections.Generic.List[string]
-    if ($null -ne $raw.Owner) { $sectionNames.Add('Owner') }
-    if ($null -ne $raw.Group) { $sectionNames.Add('Group') }
-    $daclPresent = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclPresent
-    if (([int]$raw.ControlFlags -band $daclPresent) -ne 0) { $sectionNames.Add('Access') }
-    if ($sectionNames.Count -eq 0) {
-        throw (New-AgentException 'System.ArgumentException' 'sddl names no owner, group or DACL')
-    }
     $sections = [System.Security.AccessControl.AccessControlSections]($sectionNames -join ', ')
     $desired = New-Object System.Security.AccessControl.DirectorySecurity
     $desired.SetSecurityDescriptorSddlForm($sddl, $sections)
@@ -1294,10 +1297,12 @@ function Invoke-FileCompress {
         $Data['compressed_sha256'] = Get-FileSha256 $dest
     }
     finally {
+        # Each on its own: a full disk makes the target's Dispose throw too, and the
+        # partial $dest must still go.
         if ($null -ne $gzip) { try { $gzip.Dispose() } catch { $gzip = $null } }
-        if ($null -ne $target) { $target.Dispose() }
-        if ($null -ne $source) { $source.Dispose() }
-        if ($null -ne $hasher) { $hasher.Dispose() }
+        if ($null -ne $target) { try { $target.Dispose() } catch { $complete = $false } }
+        if ($null -ne $source) { try { $source.Dispose() } catch { $source = $null } }
+        if ($null -ne $hasher) { try { $hasher.Dispose() } catch { $hasher = $null } }
         if (-not $complete -and $null -ne $target) {
             try { [System.IO.File]::Delete($dest) } catch { $target = $null }
         }
@@ -1520,7 +1525,7 @@ function Expand-ForAccount {
     if ($Sid -eq 'S-1-5-18') { $own['USERNAME'] = (Get-EnvValue 'COMPUTERNAME') + '$' }
     elseif ($Sid -eq 'S-1-5-19') { $own['USERNAME'] = 'LOCAL SERVICE' }
     elseif ($Sid -eq 'S-1-5-20') { $own['USERNAME'] = 'NETWORK SERVICE' }
-    elseif ($null -ne $Account) { $own['USERNAME'] = $Account.Substring($Account.LastIndexOf('\') + 1) }
+    elseif (-not [string]::IsNullOrEmpty($Account)) { $own['USERNAME'] = $Account.Substring($Account.LastIndexOf('\') + 1) }
     $personal = @('USERPROFILE', 'LOCALAPPDATA', 'APPDATA', 'TEMP', 'TMP', 'USERNAME', 'HOMEDRIVE', 'HOMEPATH',
         'HOMESHARE', 'USERDOMAIN', 'USERDNSDOMAIN', 'LOGONSERVER', 'ONEDRIVE')
     $sb = New-Object System.Text.StringBuilder
@@ -1930,5 +1935,8 @@ catch {
     $message = 'agent failure: ' + [string]$_.Exception.Message
     $outcome = @{ Line = (ConvertTo-JsonLine ([ordered]@{ version = 1; error = $message })); Code = 1 }
 }
-[Console]::Out.WriteLine($outcome['Line'])
+# The one line of pipeline output, not the console: over psrp the script
+# runs in the remote runspace, where only the pipeline (and the host UI)
+# reach the controller; powershell.exe prints it on its standard output.
+$outcome['Line']
 exit $outcome['Code']

@@ -31,7 +31,7 @@ foreach ($line in $input) {
     }
 }
 if (-not $found) {
-    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: batch separator line not found in input"}')
+    '{"version":1,"error":"bootstrap: batch separator line not found in input"}'
     exit 1
 }
 try {
@@ -42,14 +42,14 @@ try {
     $reader.Dispose()
 }
 catch {
-    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: the agent script could not be unpacked"}')
+    '{"version":1,"error":"bootstrap: the agent script could not be unpacked"}'
     exit 1
 }
 try {
     $agent = [ScriptBlock]::Create($agentText)
 }
 catch {
-    [Console]::Out.WriteLine('{"version":1,"error":"bootstrap: the agent script does not parse"}')
+    '{"version":1,"error":"bootstrap: the agent script does not parse"}'
     exit 1
 }
 & $agent $batchJson

@@ -264,3 +264,9 @@ def test_agent_takes_the_batch_as_its_only_parameter():
     assert blocks, "agent.ps1 has no top-level param block"
     params = [n.text.decode() for n in _walk(blocks[0]) if n.type == "script_parameter"]
     assert params == ["[string]$BatchJson"], params
+
+
+def test_results_leave_as_pipeline_output():
+    # Over psrp the scripts run in the remote runspace, where [Console]::Out reaches no one.
+    for script in (AGENT, BOOTSTRAP):
+        assert "[console]::out" not in script.read_text(encoding="ascii").lower(), script.name
