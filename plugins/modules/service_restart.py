@@ -8,7 +8,8 @@ short_description: Restart a Windows service so that new image flags take effect
 version_added: 0.1.0
 description:
   - Restarts a service (stopping the services that depend on it, as C(Restart-Service -Force) does), or starts it
-    when it is stopped, and waits up to two minutes until it runs again.
+    when it is stopped. It waits up to two minutes for the service to stop and up to two more for it to run
+    again, and fails when either takes longer (the service is then left as it is).
   - GFlags and page heap settings are read when a process starts; a service hosting the image must restart for
     M(crashdump.windows.gflags) changes to take effect. The P(crashdump.windows.enable#role) role uses this module
     for its C(restart_service) option.

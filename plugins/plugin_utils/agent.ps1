@@ -823,8 +823,13 @@ function Invoke-ServiceRestart {
     # Get-Service fails with a message naming the service when it does not exist.
     $service = Get-Service -Name $name
     $previous = [string]$service.Status
-    Restart-Service -InputObject $service -Force -WarningAction SilentlyContinue
-    $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, [TimeSpan]::FromSeconds(120))
+    # Stop and start by hand: Restart-Service waits without limit for a service
+    # stuck stopping or starting. -Force stops the services that depend on it.
+    $limit = [TimeSpan]::FromSeconds(120)
+    Stop-Service -InputObject $service -Force -NoWait -WarningAction SilentlyContinue
+    $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Stopped, $limit)
+    $service.Start()
+    $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, $limit)
     Invoke-ServiceState $Op $Data
     $Data['previous_status'] = $previous
 }
