@@ -93,7 +93,9 @@ class ActionModule(WindowsAgentAction):
         found, events, temp = self.read_batch([
             {"op": "file_find", "folders": [source[1] for source in sources], "profile_vars": _harvest.PROFILE_VARS,
              "patterns": _harvest.patterns(images), "since": _harvest.iso(since) if since else None, "sha256": True},
-            {"op": "event_query", "log": "Application", "providers": ["Application Error"], "ids": [1000],
+            # The provider is matched on the controller (match_event), as crash_events does: Get-WinEvent fails
+            # the whole query when a provider it is asked for is not registered.
+            {"op": "event_query", "log": "Application", "providers": [], "ids": [1000],
              "since": _harvest.iso(since - EVENT_SLACK) if since else None, "max_events": MAX_EVENTS},
             {"op": "temp_dir", "name": _harvest.TEMP_NAME, "create": False},
         ])

@@ -173,7 +173,7 @@ def match_event(dump, events):
     best = None
     for event in events:
         props = event.get("properties") or []
-        if len(props) < 9 or not event.get("time"):
+        if len(props) < 9 or not event.get("time") or (event.get("provider") or "").lower() != "application error":
             continue
         app = _norm_app(props[0])
         if app != image and not app.startswith(image + "_"):

@@ -111,10 +111,10 @@ def test_collect_dedupes_sorts_and_reports_problems():
                         "cannot list C:\\Denied: Access is denied"]
 
 
-def _event(pid, time, app="svc.exe", record=1, props_len=15):
+def _event(pid, time, app="svc.exe", record=1, props_len=15, provider="Application Error"):
     props = [app, "1.0", "5f000000", "svc.exe", "1.0", "5f000000", "c0000005", "1234", pid, "01d9", "C:\\svc.exe",
              "C:\\svc.exe", "rid-%d" % record, "", ""]
-    return {"record_id": record, "time": time, "properties": props[:props_len]}
+    return {"record_id": record, "time": time, "provider": provider, "properties": props[:props_len]}
 
 
 def test_match_event_by_image_pid_and_time():
@@ -123,7 +123,9 @@ def test_match_event_by_image_pid_and_time():
               _event("0x0x1AB0", "2026-11-25T10:00:04.000Z", record=2),
               _event("1ab1", "2026-11-25T10:00:04.500Z", record=3),
               _event("1ab0", "2026-11-25T10:00:04.900Z", app="other.exe", record=4),
-              _event("1ab0", "2026-11-25T10:00:04.900Z", props_len=8, record=5)]
+              _event("1ab0", "2026-11-25T10:00:04.900Z", props_len=8, record=5),
+              # Another provider's Event 1000 (an installer's, say) is no crash record.
+              _event("1ab0", "2026-11-25T10:00:05.000Z", provider="MsiInstaller", record=6)]
     match = _harvest.match_event(dump, events)
     assert match["record_id"] == 2 and match["exception_code"] == "0xc0000005" and match["report_id"] == "rid-2"
     assert _harvest.match_event(dict(dump, pid=None), events) is None
