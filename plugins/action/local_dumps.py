@@ -70,7 +70,8 @@ class ActionModule(WindowsAgentAction):
         dump_count=dict(type="int"),
         dump_type=dict(type="str", choices=["custom", "mini", "full", "0", "1", "2"]),
         custom_dump_flags=dict(type="raw"),
-        registry_views=dict(type="list", elements="int", choices=[64, 32]),
+        # Text choices, as in the enable role's spec: ansible-core 2.16 cannot word a bad integer choice in a list.
+        registry_views=dict(type="list", elements="str", choices=["64", "32"]),
         create_folder=dict(type="bool"),
         folder_acl=dict(type="str", default=DEFAULT_FOLDER_SDDL),
         limit_to_image=dict(type="bool", default=True),
@@ -94,6 +95,8 @@ class ActionModule(WindowsAgentAction):
             return
         if args["registry_views"] == []:
             raise ModuleFailure("registry_views must name at least one view (64, 32)")
+        if args["registry_views"] is not None:
+            args["registry_views"] = [int(v) for v in args["registry_views"]]
         if args["dump_count"] is not None and not 0 <= args["dump_count"] <= 1000:
             raise ModuleFailure("dump_count must be between 0 and 1000, got %d" % args["dump_count"])
         args["dump_type"] = parse_dump_type(args["dump_type"])

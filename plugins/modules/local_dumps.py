@@ -58,8 +58,8 @@ options:
       - Both by default, as the Microsoft guidance does. On 32-bit Windows only the native view exists; the default
         then writes it alone, and an explicit V(32) is dropped with a warning.
     type: list
-    elements: int
-    choices: [64, 32]
+    elements: str
+    choices: ["64", "32"]
   create_folder:
     description:
       - Create O(dump_folder) if it does not exist, with the ACL O(folder_acl).

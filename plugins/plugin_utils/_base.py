@@ -27,26 +27,6 @@ class ModuleFailure(Exception):
         self.fields = fields
 
 
-def list_choice_problem(spec, args):
-    """What ansible-core says of a bad choice in a list of integers (2.16 raises TypeError instead), or None."""
-    for name, option in spec.items():
-        value, choices = args.get(name), option.get("choices")
-        if option.get("type") != "list" or not choices or not isinstance(value, list):
-            continue
-        bad = []
-        for item in value:
-            try:
-                number = int(item)
-            except (TypeError, ValueError):
-                number = item
-            if number not in choices:
-                bad.append(str(item))
-        if bad:
-            return "value of %s must be one or more of: %s. Got no match for: %s" % (
-                name, ", ".join(map(str, choices)), ", ".join(bad))
-    return None
-
-
 class WindowsAgentAction(ActionBase):
     """Subclasses set ``argument_spec`` and implement ``run_module``."""
 
@@ -66,18 +46,12 @@ class WindowsAgentAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        try:
-            args = self.validate_argument_spec(
-                self.argument_spec,
-                mutually_exclusive=self.mutually_exclusive,
-                required_if=self.required_if,
-                required_by=self.required_by,
-            )[1]
-        except TypeError:
-            problem = list_choice_problem(self.argument_spec, self._task.args)
-            if problem is None:
-                raise
-            raise AnsibleActionFail(problem) from None
+        args = self.validate_argument_spec(
+            self.argument_spec,
+            mutually_exclusive=self.mutually_exclusive,
+            required_if=self.required_if,
+            required_by=self.required_by,
+        )[1]
         self.task_vars = task_vars or {}
         self.check_mode = bool(self._task.check_mode)
         self.diff_mode = bool(self._task.diff)

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zlib
 
-from . import _wer
+from . import _events, _wer
 from ._ntstatus import parse_code, parse_hex
 
 # winrm's fetch_file moves this much per round trip.
@@ -173,7 +173,8 @@ def match_event(dump, events):
     best = None
     for event in events:
         props = event.get("properties") or []
-        if len(props) < 9 or not event.get("time") or (event.get("provider") or "").lower() != "application error":
+        provider = (event.get("provider") or "").lower()
+        if len(props) < 9 or not event.get("time") or provider != _events.PROVIDERS[_events.APPLICATION_ERROR]:
             continue
         app = _norm_app(props[0])
         if app != image and not app.startswith(image + "_"):
