@@ -17,6 +17,7 @@ import hashlib
 import re
 
 from . import accounts, clock, errors, processes, sddl, winpath
+from . import services as lab_services
 from .filesystem import ABSENT_STAT
 
 PROTOCOL_VERSION = 1
@@ -194,31 +195,46 @@ def _os_facts(host, a):
 
 def _service_state(host, a):
     name = a.get("name", str)
-    services = host.state["services"]
-    real = next((n for n in services if n.casefold() == name.casefold()), None)
+    state = host.state
+    real = lab_services.find(state, name)
     if real is None:
         return {"exists": False, "name": name, "display_name": None, "status": None, "start_mode": None,
-                "account": None, "pid": None}
-    svc = services[real]
+                "account": None, "pid": None, "dependents": [], "shared_with": []}
+    svc = state["services"][real]
     return {"exists": True, "name": real, "display_name": svc["display_name"], "status": svc["status"],
-            "start_mode": svc["start_mode"], "account": svc["account"], "pid": svc["pid"]}
+            "start_mode": svc["start_mode"], "account": svc["account"], "pid": svc["pid"],
+            "dependents": [{"name": d, "status": state["services"][d]["status"],
+                            "start_mode": state["services"][d]["start_mode"]}
+                           for d in lab_services.dependents(state, real)],
+            "shared_with": lab_services.shared_with(state, real)}
 
 
 def _service_restart(host, a):
-    """Stop the service's process (if running) and start a new one hosting it."""
+    """What the agent does: refuse a Disabled service (or a running dependent that
+    could not start again) before stopping anything; stop it (ServiceController.Stop
+    stops its running dependents first); start it, then those dependents in start
+    order; say whether it now runs in a process that did not exist before."""
     name = a.get("name", str)
-    services = host.state["services"]
-    real = next((n for n in services if n.casefold() == name.casefold()), None)
+    state = host.state
+    real = lab_services.find(state, name)
     if real is None:
         raise errors.service_not_found(name)
-    previous = services[real]["status"]
-    old = processes.find(host.state, pid=services[real]["pid"]) if services[real]["pid"] else None
-    if old is not None:
-        processes.end_process(host.state, old)
-    processes.start_process(host, old["name"] if old else services[real].get("image", "svchost.exe"),
-                            account=old["account"] if old else None, service=real,
-                            path=old["path"] if old else None)
-    return dict(_service_state(host, a), previous_status=previous)
+    before = _service_state(host, a)
+    running_pids = {s["pid"] for s in state["services"].values() if s["pid"]}
+    again = [d["name"] for d in reversed(before["dependents"]) if d["status"] != "Stopped"]
+    for svc, mode in [(real, before["start_mode"])] + [(d["name"], d["start_mode"]) for d in before["dependents"]
+                                                       if d["name"] in again]:
+        if mode == "Disabled":
+            raise errors.service_disabled(svc)
+    if before["status"] != "Stopped":
+        lab_services.stop(host, real)
+    lab_services.start(host, real)
+    for dep in again:
+        if state["services"][dep]["status"] == "Stopped":
+            lab_services.start(host, dep)
+    after = _service_state(host, a)
+    return dict(after, previous_status=before["status"], pid_before=before["pid"], restarted_dependents=again,
+                restart_effective=bool(after["pid"]) and after["pid"] not in running_pids)
 
 
 def _owner_name(state, account):
@@ -435,7 +451,6 @@ APP_PATHS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths"
 # What a process's private bytes are when the lab host's state does not say.
 DEFAULT_PRIVATE_BYTES = 64 * 1024 * 1024
 _NO_VERSION = {"version": None, "product_version": None, "product_name": None, "company": None}
-_SERVICE_BINARY = re.compile(r'"([^"]*)"?|(.*?\.exe)(?:\s|$)|(\S+)', re.IGNORECASE)
 
 
 def _strings(a, name):
@@ -443,12 +458,6 @@ def _strings(a, name):
     if not all(isinstance(v, str) and v for v in values):
         raise errors.invalid_argument("field '%s' must be a list of non-empty strings" % name)
     return values
-
-
-def _service_binary(command_line):
-    """The executable of a service command line: quoted, up to ``.exe``, or the first word."""
-    m = _SERVICE_BINARY.match((command_line or "").strip())
-    return next((g for g in m.groups() if g), None) if m else None
 
 
 def _executable(host, path):
@@ -497,7 +506,7 @@ def _image_files(host, a):
     for svc_name, svc in state["services"].items():
         host_process = running.get(svc["pid"]) if svc["pid"] else None
         binary = svc.get("path") or (host_process["path"] if host_process else None)
-        binary = accounts.expand(_service_binary(binary), state["env"]) if binary else None
+        binary = accounts.expand(lab_services.executable(binary), state["env"]) if binary else None
         if binary and winpath.fold(binary.rsplit("\\", 1)[-1]) == winpath.fold(name):
             add(binary, "service:" + svc_name)
             services.append({"name": svc_name, "display_name": svc["display_name"], "account": svc["account"],

@@ -102,10 +102,19 @@ def default_state(host, arch=None, profile=None):
         "services": {
             "WerSvc": {"display_name": "Windows Error Reporting Service", "status": "Stopped",
                        "start_mode": "Manual", "account": "LocalSystem", "pid": 0},
+            # Groups as in their ImagePath (svchost.exe -k GROUP). Each runs alone in its process, as on a
+            # host with more than 3.5 GB of memory since Windows 10 1703 ("Changes to Service Host
+            # grouping in Windows 10", learn.microsoft.com); seeds declare shared processes.
             "EventLog": {"display_name": "Windows Event Log", "status": "Running", "start_mode": "Auto",
-                         "account": "NT AUTHORITY\\LocalService", "pid": 1372},
+                         "account": "NT AUTHORITY\\LocalService", "pid": 1372,
+                         "group": "LocalServiceNetworkRestricted"},
             "Schedule": {"display_name": "Task Scheduler", "status": "Running", "start_mode": "Auto",
-                         "account": "LocalSystem", "pid": 1544},
+                         "account": "LocalSystem", "pid": 1544, "group": "netsvcs"},
+            # "The Event Collector service also uses the local Event Log service" (learn.microsoft.com,
+            # Windows Event Collector Service): a dependent of EventLog, stopped until subscriptions exist.
+            "Wecsvc": {"display_name": "Windows Event Collector", "status": "Stopped", "start_mode": "Manual",
+                       "account": "NT AUTHORITY\\NetworkService", "pid": 0, "group": "NetworkService",
+                       "depends_on": ["EventLog"]},
         },
         "processes": [
             _process("lsass.exe", 708, "SYSTEM"),

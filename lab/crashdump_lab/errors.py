@@ -61,3 +61,24 @@ def unknown_op(name):
 def log_not_found(log):
     return WinError('There is not an event log on the localhost computer that matches "%s".' % log,
                     "System.Exception", 0x80131500)
+
+
+# Win32 errors of the Service Control Manager (learn.microsoft.com, System Error Codes 1000-1299).
+ERROR_SERVICE_ALREADY_RUNNING = 1056
+ERROR_SERVICE_DISABLED = 1058
+ERROR_SERVICE_DEPENDENCY_FAIL = 1068
+ERROR_SERVICE_NOT_ACTIVE = 1062
+
+
+def service_control(message, win32_error):
+    # ServiceController.Start/Stop throw InvalidOperationException (COR_E_INVALIDOPERATION) around the
+    # Win32Exception of StartService/ControlService; the agent reports the outer exception.
+    error = WinError(message, "System.InvalidOperationException", 0x80131509)
+    error.win32_error = win32_error
+    return error
+
+
+def service_disabled(name):
+    # The agent's own refusal, made before anything is stopped (a Disabled service cannot start again).
+    return WinError("service '%s' is disabled (start mode Disabled) and could not start again: nothing was stopped"
+                    % name, "System.InvalidOperationException", 0x80131509)

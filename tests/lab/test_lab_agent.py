@@ -206,10 +206,12 @@ def test_os_facts(state_dir, host, arch, w6432):
 
 
 def test_service_state(state_dir):
-    wer, absent = data(state_dir, {"op": "service_state", "name": "wersvc"},
-                       {"op": "service_state", "name": "NoSuch"})
+    wer, absent, log = data(state_dir, {"op": "service_state", "name": "wersvc"},
+                            {"op": "service_state", "name": "NoSuch"}, {"op": "service_state", "name": "EventLog"})
     assert wer == {"exists": True, "name": "WerSvc", "display_name": "Windows Error Reporting Service",
-                   "status": "Stopped", "start_mode": "Manual", "account": "LocalSystem", "pid": 0}
+                   "status": "Stopped", "start_mode": "Manual", "account": "LocalSystem", "pid": 0,
+                   "dependents": [], "shared_with": []}
+    assert log["dependents"] == [{"name": "Wecsvc", "status": "Stopped", "start_mode": "Manual"}]
     assert absent["exists"] is False and absent["name"] == "NoSuch" and absent["status"] is None
 
 

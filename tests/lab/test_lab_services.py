@@ -1,0 +1,111 @@
+"""The lab's Service Control Manager: dependents, start modes and shared processes
+(lab/crashdump_lab/services.py cites the Windows fact behind each rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crashdump_lab import errors, open_host, seed_host, services
+
+HOST = "lab-win2022"
+BOOT = "2026-11-20T06:00:00.000Z"
+
+
+def _svc(status, pid=0, start_mode="Auto", **extra):
+    return dict({"display_name": "x", "status": status, "start_mode": start_mode, "account": "LocalSystem",
+                 "pid": pid}, **extra)
+
+
+def _proc(name, pid, names):
+    return {"name": name, "pid": pid, "start_time": BOOT, "account": "SYSTEM", "services": names,
+            "path": "C:\\Windows\\System32\\" + name}
+
+
+# AppUi needs AppWorker needs AppSvc; AppReport needs AppSvc but is stopped.
+# SharedA and SharedB run in one svchost (group appgroup); Off is Disabled.
+SEED = {
+    "services": {
+        "AppSvc": _svc("Running", 6000, path='"C:\\Program Files\\App\\appsvc.exe" /service'),
+        "AppWorker": _svc("Running", 6004, depends_on=["appsvc"]),
+        "AppUi": _svc("Running", 6008, depends_on=["AppWorker", "EventLog"]),
+        "AppReport": _svc("Stopped", start_mode="Manual", depends_on=["AppSvc"]),
+        "SharedA": _svc("Running", 6100, group="appgroup"),
+        "SharedB": _svc("Running", 6100, group="AppGroup"),
+        "Off": _svc("Stopped", start_mode="Disabled"),
+        "NeedsOff": _svc("Stopped", start_mode="Manual", depends_on=["Off"]),
+    },
+    "processes": [_proc("appsvc.exe", 6000, ["AppSvc"]), _proc("appworker.exe", 6004, ["AppWorker"]),
+                  _proc("appui.exe", 6008, ["AppUi"]), _proc("svchost.exe", 6100, ["SharedA", "SharedB"])],
+}
+
+
+@pytest.fixture
+def lab(state_dir):
+    seed_host(state_dir, HOST, SEED)
+    with open_host(state_dir, HOST) as host:
+        yield host
+
+
+def status(lab, *names):
+    return [lab.state["services"][n]["status"] for n in names]
+
+
+def test_dependents_come_in_reverse_start_order_direct_and_indirect(lab):
+    order = services.dependents(lab.state, "AppSvc")
+    assert sorted(order) == ["AppReport", "AppUi", "AppWorker"]
+    assert order.index("AppUi") < order.index("AppWorker")
+    assert services.dependents(lab.state, "AppUi") == []
+
+
+def test_stop_stops_running_dependents_first_and_leaves_them_stopped(lab):
+    assert services.stop(lab, "AppSvc") == ["AppUi", "AppWorker"]
+    assert status(lab, "AppSvc", "AppWorker", "AppUi", "AppReport") == ["Stopped"] * 4
+    assert not any(p["pid"] in (6000, 6004, 6008) for p in lab.state["processes"])
+    # Starting it again starts none of its dependents.
+    services.start(lab, "AppSvc")
+    assert status(lab, "AppSvc", "AppWorker", "AppUi") == ["Running", "Stopped", "Stopped"]
+
+
+def test_stopping_a_stopped_service_fails(lab):
+    with pytest.raises(errors.WinError) as caught:
+        services.stop(lab, "AppReport")
+    assert caught.value.win32_error == errors.ERROR_SERVICE_NOT_ACTIVE
+    assert caught.value.type_name == "System.InvalidOperationException"
+
+
+def test_a_restarted_service_gets_a_new_process_and_pid(lab):
+    services.stop(lab, "AppSvc")
+    proc = services.start(lab, "AppSvc")
+    assert proc["pid"] not in (0, 6000) and lab.state["services"]["AppSvc"]["pid"] == proc["pid"]
+    assert proc["path"] == "C:\\Program Files\\App\\appsvc.exe" and proc["services"] == ["AppSvc"]
+
+
+def test_starting_a_service_starts_what_it_depends_on(lab):
+    services.stop(lab, "AppSvc")
+    services.start(lab, "AppUi")
+    assert status(lab, "AppSvc", "AppWorker", "AppUi") == ["Running"] * 3
+
+
+@pytest.mark.parametrize("name, code", [("Off", errors.ERROR_SERVICE_DISABLED),
+                                        ("NeedsOff", errors.ERROR_SERVICE_DEPENDENCY_FAIL),
+                                        ("AppSvc", errors.ERROR_SERVICE_ALREADY_RUNNING)])
+def test_what_cannot_start(lab, name, code):
+    before = status(lab, *lab.state["services"])
+    with pytest.raises(errors.WinError) as caught:
+        services.start(lab, name)
+    assert caught.value.win32_error == code
+    assert status(lab, *lab.state["services"]) == before
+
+
+def test_a_shared_process_outlives_one_of_its_services(lab):
+    assert services.shared_with(lab.state, "SharedA") == ["SharedB"]
+    services.stop(lab, "SharedA")
+    assert [p["services"] for p in lab.state["processes"] if p["pid"] == 6100] == [["SharedB"]]
+    # Started again, it joins the running process of its group: same pid, old image flags.
+    assert services.start(lab, "SharedA")["pid"] == 6100
+    assert lab.state["services"]["SharedA"]["pid"] == 6100
+    # Once every service of the process has stopped, the process is gone and the next start gets a new one.
+    services.stop(lab, "SharedA")
+    services.stop(lab, "SharedB")
+    assert not any(p["pid"] == 6100 for p in lab.state["processes"])
+    assert services.start(lab, "SharedA")["pid"] != 6100
