@@ -814,46 +814,120 @@ function Invoke-OsFacts {
     $Data['env'] = $envFacts
 }
 
-# Restarts a service (and its dependents, as Restart-Service -Force does) or
-# starts it when stopped, then waits until it runs: a new process picks up
-# image flags such as page heap.
+# Restarts a service, or starts it when stopped, then waits until it runs: a new
+# process picks up image flags such as page heap. Refuses, before stopping
+# anything, a service that could not start again (start mode Disabled, or a
+# running dependent that is). ServiceController.Stop stops every running
+# dependent first; they are started again afterwards, in start order, as
+# Restart-Service does. restart_effective: the service now runs in a process
+# that no service ran in before (one sharing a svchost with other running
+# services keeps that process, and its old image flags).
 function Invoke-ServiceRestart {
     param($Op, $Data)
     $name = Get-RequiredString $Op 'name'
     # Get-Service fails with a message naming the service when it does not exist.
     $service = Get-Service -Name $name
-    $previous = [string]$service.Status
+    $before = [ordered]@{}
+    $pidsBefore = Read-ServiceState $name $before
+    $again = New-Object System.Collections.Generic.List[object]
+    $check = @(@{ name = $before['name']; start_mode = $before['start_mode'] })
+    foreach ($dependent in $before['dependents']) {
+        if ($dependent['status'] -ne 'Stopped') {
+            # DependentServices lists them in reverse start order.
+            $again.Insert(0, $dependent['name'])
+            $check += @{ name = $dependent['name']; start_mode = $dependent['start_mode'] }
+        }
+    }
+    foreach ($item in $check) {
+        if ($item['start_mode'] -eq 'Disabled') {
+            throw (New-AgentException 'System.InvalidOperationException' ("service '" + $item['name'] +
+                    "' is disabled (start mode Disabled) and could not start again: nothing was stopped"))
+        }
+    }
     # Stop and start by hand: Restart-Service waits without limit for a service
     # stuck stopping or starting. -Force stops the services that depend on it.
     $limit = [TimeSpan]::FromSeconds(120)
     Stop-Service -InputObject $service -Force -NoWait -WarningAction SilentlyContinue
     $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Stopped, $limit)
+    $deadline = [DateTime]::UtcNow.Add($limit)
     $service.Start()
-    $service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, $limit)
-    Invoke-ServiceState $Op $Data
-    $Data['previous_status'] = $previous
+    Wait-ServiceRunning $service $deadline
+    foreach ($dependentName in $again) {
+        $dependent = Get-Service -Name $dependentName
+        if ($dependent.Status -eq [System.ServiceProcess.ServiceControllerStatus]::Stopped) { $dependent.Start() }
+        Wait-ServiceRunning $dependent $deadline
+    }
+    $null = Read-ServiceState $name $Data
+    $pidAfter = [long]$Data['pid']
+    $Data['previous_status'] = $before['status']
+    $Data['pid_before'] = $before['pid']
+    $Data['restarted_dependents'] = $again
+    $Data['restart_effective'] = ($pidAfter -ne 0 -and -not $pidsBefore.ContainsKey($pidAfter))
+}
+
+# Waits for Running until the shared start deadline (two minutes for the
+# service and the dependents started again).
+function Wait-ServiceRunning {
+    param($Service, [DateTime]$Deadline)
+    $left = $Deadline - [DateTime]::UtcNow
+    if ($left -lt [TimeSpan]::Zero) { $left = [TimeSpan]::Zero }
+    $Service.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, $left)
 }
 
 function Invoke-ServiceState {
     param($Op, $Data)
-    $name = Get-RequiredString $Op 'name'
+    $null = Read-ServiceState (Get-RequiredString $Op 'name') $Data
+}
+
+# One service into $Data, with its dependents (DependentServices: direct and
+# indirect, in reverse start order) and the other running services in its
+# process. Returns the process ids running services had, as a hashtable.
+function Read-ServiceState {
+    param([string]$Name, $Data)
     $Data['exists'] = $false
-    $Data['name'] = $name
+    $Data['name'] = $Name
     $Data['display_name'] = $null
     $Data['status'] = $null
     $Data['start_mode'] = $null
     $Data['account'] = $null
     $Data['pid'] = $null
-    $found = Get-ManagementInstances 'Win32_Service' ('Name = ' + (ConvertTo-WqlString $name))
-    foreach ($service in $found['Items']) {
-        $Data['exists'] = $true
-        $Data['name'] = [string]$service.Name
-        $Data['display_name'] = $service.DisplayName
-        $Data['status'] = $service.State
-        $Data['start_mode'] = $service.StartMode
-        $Data['account'] = $service.StartName
-        $Data['pid'] = $service.ProcessId
+    $Data['dependents'] = New-Object System.Collections.Generic.List[object]
+    $Data['shared_with'] = New-Object System.Collections.Generic.List[object]
+    $all = @{}
+    $pids = @{}
+    foreach ($item in (Get-ManagementInstances 'Win32_Service' '')['Items']) {
+        $all[[string]$item.Name] = $item
+        if ([long]$item.ProcessId -ne 0) { $pids[[long]$item.ProcessId] = $true }
     }
+    # A PowerShell hashtable compares its keys ignoring case, as service names are compared.
+    if (-not $all.ContainsKey($Name)) { return $pids }
+    $service = $all[$Name]
+    $Data['exists'] = $true
+    $Data['name'] = [string]$service.Name
+    $Data['display_name'] = $service.DisplayName
+    $Data['status'] = $service.State
+    $Data['start_mode'] = $service.StartMode
+    $Data['account'] = $service.StartName
+    $Data['pid'] = $service.ProcessId
+    foreach ($dependent in (Get-Service -Name $Data['name']).DependentServices) {
+        $mode = $null
+        if ($all.ContainsKey($dependent.ServiceName)) { $mode = $all[$dependent.ServiceName].StartMode }
+        $Data['dependents'].Add([ordered]@{
+                name       = $dependent.ServiceName
+                status     = [string]$dependent.Status
+                start_mode = $mode
+            })
+    }
+    $names = New-Object System.Collections.Generic.List[string]
+    foreach ($other in $all.Values) {
+        if ([long]$service.ProcessId -ne 0 -and [long]$other.ProcessId -eq [long]$service.ProcessId -and
+            [string]$other.Name -ne [string]$service.Name) {
+            $names.Add([string]$other.Name)
+        }
+    }
+    $names.Sort([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($other in $names) { $Data['shared_with'].Add($other) }
+    return $pids
 }
 
 function Get-ProcessAccount {
