@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from crashdump_lab import BatchError, crash, execute_batch, open_host, seed_host
+from crashdump_lab import BatchError, crash, execute_batch, load_state, open_host, seed_host
+from crashdump_lab import services as lab_services
 
 HOST = "lab-win2022"
 WER = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting"
@@ -213,6 +214,32 @@ def test_service_state(state_dir):
                    "dependents": [], "shared_with": []}
     assert log["dependents"] == [{"name": "Wecsvc", "status": "Stopped", "start_mode": "Manual"}]
     assert absent["exists"] is False and absent["name"] == "NoSuch" and absent["status"] is None
+
+
+def test_service_restart(state_dir):
+    svc = {"display_name": "x", "status": "Stopped", "start_mode": "Manual", "account": "LocalSystem", "pid": 0}
+    seed_host(state_dir, HOST, {"services": {
+        "Wecsvc": dict(svc, depends_on=["EventLog"], group="EventLogGroup"),
+        "Off": dict(svc, start_mode="Disabled", status="Running", pid=9000, depends_on=["Schedule"])}})
+    with open_host(state_dir, HOST) as lab:
+        lab.state["services"]["EventLog"]["group"] = "EventLogGroup"
+    data(state_dir, {"op": "service_restart", "name": "Wecsvc"})
+    log, = data(state_dir, {"op": "service_restart", "name": "eventlog"})
+    assert log["previous_status"] == "Running" and log["restarted_dependents"] == ["Wecsvc"]
+    assert log["pid_before"] == 1372 and log["pid"] not in (0, 1372) and log["restart_effective"] is True
+    assert log["shared_with"] == ["Wecsvc"]
+    # Stopped, it joins the running process of its group: a new pid, but not a new process.
+    with open_host(state_dir, HOST) as lab:
+        lab_services.stop(lab, "Wecsvc")
+    wec, = data(state_dir, {"op": "service_restart", "name": "Wecsvc"})
+    assert (wec["pid_before"], wec["pid"], wec["restart_effective"]) == (0, log["pid"], False)
+    # A running dependent that is Disabled could not start again: nothing stops.
+    before = load_state(state_dir, HOST)
+    refused, = run(state_dir, {"op": "service_restart", "name": "Schedule"})
+    assert refused["ok"] is False and "service 'Off' is disabled" in refused["error"]["message"]
+    assert load_state(state_dir, HOST)["services"] == before["services"]
+    missing, = run(state_dir, {"op": "service_restart", "name": "NoSuch"})
+    assert "Cannot find any service with service name 'NoSuch'" in missing["error"]["message"]
 
 
 def test_process_list(state_dir):

@@ -5,6 +5,10 @@ Against the lab by default. Set CRASHDUMP_WINDOWS_HOST to an inventory host
 batches against a real Windows host over its winrm, psrp or ssh connection.
 The suite works under HKLM\\SOFTWARE\\crashdump.windows-test\\<run> and
 C:\\Windows\\Temp\\crashdump-test-<run>, and removes both at the end.
+
+Restarting a service stops it and its running dependents, so on a real host
+the suite restarts one only when CRASHDUMP_WINDOWS_RESTART_SERVICE names a
+service you know is harmless to restart there; the lab restarts WerSvc.
 """
 
 import json
@@ -64,8 +68,13 @@ BATCHES = {
              {"op": "process_list", "names": ["no-such-image-%s.exe" % RUN]},
              {"op": "event_query", "log": "Application", "providers": [], "ids": [1000], "since": None,
               "max_events": 3},
-             {"op": "no_such_op"}],
+             {"op": "no_such_op"},
+             {"op": "service_state", "name": "EventLog"},
+             {"op": "service_restart", "name": "no-such-service-" + RUN}],
 }
+RESTART = os.environ.get("CRASHDUMP_WINDOWS_RESTART_SERVICE") if REAL_HOST else "WerSvc"
+if RESTART:
+    BATCHES["restart"] = [{"op": "service_state", "name": RESTART}, {"op": "service_restart", "name": RESTART}]
 CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES] + [
     reg("reg_delete_value", view=32, name="v"), reg("reg_delete_key", view=32), reg("reg_delete_key"),
     reg("reg_delete_key", key=ROOT)]
@@ -143,5 +152,23 @@ def test_every_operation(replies):
     assert data(host[3])["processes"] == []
     assert isinstance(data(host[4])["events"], list)
     assert host[5]["ok"] is False and host[5]["error"]["op"] == "no_such_op"
+    log = data(host[6])
+    assert isinstance(log["shared_with"], list)
+    assert all(set(d) == {"name", "status", "start_mode"} for d in log["dependents"])
+    assert host[7]["ok"] is False and host[7]["error"]["op"] == "service_restart"
 
     assert all(r["ok"] for r in replies["cleanup"][-4:]), replies["cleanup"]
+
+
+def test_service_restart(replies):
+    if "restart" not in replies:
+        pytest.skip("set CRASHDUMP_WINDOWS_RESTART_SERVICE to a service harmless to restart on the real host")
+    before, after = (data(r) for r in replies["restart"])
+    assert after["status"] == "Running" and after["previous_status"] == before["status"]
+    assert after["pid_before"] == before["pid"]
+    assert after["restarted_dependents"] == [d["name"] for d in reversed(before["dependents"])
+                                             if d["status"] != "Stopped"]
+    if before["shared_with"]:
+        assert after["restart_effective"] is False
+    if after["restart_effective"]:
+        assert after["pid"] != before["pid"]
