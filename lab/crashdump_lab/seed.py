@@ -14,7 +14,9 @@ Overlay sections:
 ``processes`` entries whose pid exists replace that process, others are added.
 ``events``    appended; record ids are given when missing.
 anything else (os, env, quirks, services, accounts, faults, counters) is
-merged key by key, dictionaries recursively.
+merged key by key, dictionaries recursively. A service may declare
+``depends_on``, its svchost ``group`` and its ``path`` (services.py); several
+services with one pid, listed in that process's ``services``, share it.
 """
 
 from __future__ import annotations
