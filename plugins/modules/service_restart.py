@@ -12,7 +12,7 @@ description:
     C(Restart-Service) does.
   - It waits up to two minutes for the service to stop, and up to two more for it and its dependents to run
     again, and fails when either takes longer (the services are then left as they are).
-  - A service whose start mode is Disabled, or one of whose running dependents is, could not start again: the
+  - A service whose start mode is Disabled, or one of whose running dependents is, could not start again, so the
     task fails before anything is stopped.
   - GFlags and page heap settings are read when a process starts; a service hosting the image must restart for
     M(crashdump.windows.gflags) changes to take effect. The P(crashdump.windows.enable#role) role uses this module
