@@ -1,7 +1,7 @@
 """Build ps51_net45.json: the cmdlets, parameters, .NET types and members the
 agent may use, as published by Microsoft.
 
-The table holds names only (facts), made from two public references that this
+The table holds names only (facts), made from public references that this
 script reads from local git checkouts (fetch them yourself; they are never
 committed here):
 
