@@ -8,8 +8,10 @@ tools/ps_reference/make_table.py from Microsoft's published references (the
 table names its sources). Anything not in the table fails, and so does the
 syntax of PowerShell 6 and later.
 
-Not checked: instance members (``$x.Member``; the type of ``$x`` is not known
-without running the script) and the keys of splatted hashtables.
+The keys of a splatted hashtable (``Get-WinEvent @query``) count as
+parameters: those of ``$query = @{...}``, ``$query['Key'] = ...`` and
+``$query.Key = ...`` in the same file. Not checked: instance members
+(``$x.Member``; the type of ``$x`` is not known without running the script).
 """
 
 from __future__ import annotations
@@ -82,7 +84,30 @@ def _type_problems(where: str, name: str) -> list[str]:
     return problems
 
 
-def _command_problems(node: Node, functions: set[str]) -> list[str]:
+def _splat_keys(tree) -> dict[str, set[str]]:
+    """For each variable, the keys its hashtable gets anywhere in the file."""
+    keys: dict[str, set[str]] = {}
+    for node in _walk(tree.root_node):
+        if node.type != "assignment_expression":
+            continue
+        left = node.children[0].text.decode()
+        target = re.fullmatch(r"\$(\w+)(?:\[\s*['\"](\w+)['\"]\s*\]|\.(\w+))?", left)
+        if not target:
+            continue
+        found = keys.setdefault(target.group(1).lower(), set())
+        if target.group(2) or target.group(3):
+            found.add(target.group(2) or target.group(3))
+            continue
+        value = node.children[-1]
+        literal = next((n for n in _walk(value) if n.type == "hash_literal_expression"), None)
+        if literal is not None and literal.text.decode() == value.text.decode().strip():
+            for entry in literal.children[1].children if literal.child_count > 2 else []:
+                if entry.type == "hash_entry":
+                    found.add(entry.children[0].text.decode().strip("'\""))
+    return keys
+
+
+def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str]]) -> list[str]:
     name_node = node.children[0]
     if name_node.type != "command_name":
         return []  # `& $scriptblock` and the like: nothing to look up
@@ -96,12 +121,23 @@ def _command_problems(node: Node, functions: set[str]) -> list[str]:
     problems = []
     elements = [c for c in node.children if c.type == "command_elements"]
     children = elements[0].children if elements else []
+    splatted = [
+        (inner, key)
+        for child in children
+        for inner in _walk(child)
+        if inner.type == "variable" and inner.text.decode().startswith("@")
+        for key in sorted(splats.get(inner.text.decode()[1:].lower(), ()))
+    ]
+    named = [
+        (child, child.text.decode().lstrip("-").rstrip(":")) for child in children if child.type == "command_parameter"
+    ]
+    for child, parameter in named + splatted:
+        if parameter.lower() not in CMDLETS[lower]:
+            problems.append(f"{_where(child)}: {name} has no parameter -{parameter} in 5.1 (unknown or abbreviated)")
     for index, child in enumerate(children):
         if child.type != "command_parameter":
             continue
         parameter = child.text.decode().lstrip("-").rstrip(":")
-        if parameter.lower() not in CMDLETS[lower]:
-            problems.append(f"{_where(child)}: {name} has no parameter -{parameter} in 5.1 (unknown or abbreviated)")
         if lower == "new-object" and parameter.lower() == "typename":
             following = [c for c in children[index + 1 :] if c.type != "command_argument_sep"]
             if following and following[0].type in ("generic_token", "array_literal_expression"):
@@ -141,12 +177,13 @@ def conformance_problems(source: bytes) -> list[str]:
         for child in node.children
         if child.type == "function_name"
     }
+    splats = _splat_keys(tree)
     problems = []
     for node in _walk(tree.root_node):
         if node.type in PS7_NODE_TYPES:
             problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_NODE_TYPES[node.type]}")
         elif node.type == "command":
-            problems.extend(_command_problems(node, functions))
+            problems.extend(_command_problems(node, functions, splats))
         elif node.type == "type_literal":
             name = node.text.decode()[1:-1]
             if name.lower() not in SYNTAX_TYPE_LITERALS:
@@ -165,6 +202,11 @@ def conformance_problems(source: bytes) -> list[str]:
         pytest.param("$o = '{}' | ConvertFrom-Json -AsHashtable\n", "no parameter -AsHashtable", id="ps6-parameter"),
         pytest.param("1..3 | ForEach-Object -Parallel { $_ }\n", "no parameter -Parallel", id="ps7-parallel"),
         pytest.param("Get-Service -Nme x\n", "no parameter -Nme", id="misspelt-parameter"),
+        pytest.param("$q = @{ AsHashtable = $true }\nConvertFrom-Json @q\n", "no parameter -AsHashtable", id="splat"),
+        pytest.param("$q = @{}\n$q['Depth'] = 2\nConvertFrom-Json @q\n", "no parameter -Depth", id="splat-index"),
+        pytest.param(
+            "$q = @{}\n$q.NoEnumerate = 1\nConvertFrom-Json @q\n", "no parameter -NoEnumerate", id="splat-member"
+        ),
         pytest.param("Get-Foo\n", "command Get-Foo", id="unknown-cmdlet"),
         pytest.param("Test-Json -Json '{}'\n", "command Test-Json", id="ps6-cmdlet"),
         pytest.param("a && b\n", "PowerShell 7 only", id="pipeline-chain"),
@@ -190,6 +232,9 @@ def test_checker_accepts_51_code():
         b"Get-Thing -Name x | Sort-Object -Property Length\n"
         b"if (Get-Command -Name 'Get-MpPreference' -ErrorAction SilentlyContinue) { Get-MpPreference }\n"
         b"foreach ($i in 1..3) { }\n"
+        b"$query = @{ FilterHashtable = @{ LogName = 'Application' }; ErrorAction = 'Stop' }\n"
+        b"$query['MaxEvents'] = 3\n"
+        b"Get-WinEvent @query\n"
         b"try { Stop-Service -Name x -Force -ErrorAction Stop }\n"
         b"catch [System.Management.Automation.MethodInvocationException] { }\n"
         b"$k = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, 'Registry64')\n"
