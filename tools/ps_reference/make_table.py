@@ -8,7 +8,9 @@ committed here):
 * MicrosoftDocs/PowerShell-Docs, reference/5.1/<module>/<Cmdlet>.md: the
   Windows PowerShell 5.1 cmdlet reference (``### -Name`` headings, their
   ``Aliases:`` lines, the ``### CommonParameters`` paragraph), and
-  about_Type_Accelerators.md for the accelerators of 5.1.
+  about_Type_Accelerators.md for the accelerators of 5.1,
+  about_Automatic_Variables.md and about_Preference_Variables.md for the
+  variables PowerShell 5.1 defines.
 * MicrosoftDocs/windows-powershell-docs, docset/winserver2016-ps/<module>:
   the modules of Windows Server 2016 (which ships Windows PowerShell 5.1) that
   the agent uses when present, in the same page format (OPTIONAL_MODULES).
@@ -249,6 +251,13 @@ def powershell_types(docs: Path, accelerator_names: dict[str, str]) -> dict[str,
     return {full: sorted(found[full], key=str.lower) for full in sorted(found)}
 
 
+def variables(docs: Path) -> list[str]:
+    about = "reference/5.1/Microsoft.PowerShell.Core/About/"
+    automatic = re.findall(r"^### `\$(\S+?)`\s*$", _show(docs, about + "about_Automatic_Variables.md"), re.M)
+    preference = re.findall(r"^\| \[?`\$(\w+)`", _show(docs, about + "about_Preference_Variables.md"), re.M)
+    return sorted(set(automatic) | set(preference), key=str.lower)
+
+
 def _strip(source: str) -> str:
     """Comments out, string and char literals emptied (their braces confuse the rest)."""
     return _COMMENT_OR_STRING.sub(lambda m: " " if m.group().startswith("/") else '""', _first_branches(source))
@@ -364,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
             "cmdlets": f"https://github.com/MicrosoftDocs/PowerShell-Docs/tree/{_revision(args.powershell_docs)}/reference/5.1",
             "optional_modules": f"https://github.com/MicrosoftDocs/windows-powershell-docs/tree/{_revision(args.windows_docs)}/docset/winserver2016-ps",
             "accelerators": "reference/5.1/Microsoft.PowerShell.Core/About/about_Type_Accelerators.md (same revision)",
+            "variables": "reference/5.1/Microsoft.PowerShell.Core/About/about_Automatic_Variables.md and "
+            "about_Preference_Variables.md (same revision)",
             "types": f"https://github.com/microsoft/referencesource/tree/{_revision(args.reference_source)}",
             "types_caveat": NET_CAVEAT,
             "powershell_types": "reference/5.1 (same revision as cmdlets), and "
@@ -374,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             **cmdlets(args.windows_docs, "docset/winserver2016-ps", OPTIONAL_MODULES),
         },
         "accelerators": names,
+        "variables": {"automatic": variables(args.powershell_docs)},
         "types": {**types, **ps_types},
     }
     args.output.write_text(_dump(table), encoding="utf-8")

@@ -5,8 +5,10 @@ walked, and every cmdlet with its parameters, every type named in a cast, a
 type literal, a ``catch`` or ``New-Object``, and every static member called as
 ``[Type]::Member`` is looked up in ps51_net45.json: names only, made by
 tools/ps_reference/make_table.py from Microsoft's published references (the
-table names its sources). Anything not in the table fails, and so does the
-syntax of PowerShell 6 and later.
+table names its sources). A variable the script never sets must be one that
+Windows PowerShell 5.1 defines (``$IsWindows`` or ``$PSStyle`` are not: under
+Set-StrictMode reading them throws). Anything not in the table fails, and so
+does the syntax of PowerShell 6 and later.
 
 The keys of a splatted hashtable (``Get-WinEvent @query``) count as
 parameters: those of ``$query = @{...}``, ``$query['Key'] = ...`` and
@@ -31,13 +33,15 @@ PS_FILES = sorted((ROOT / "plugins").rglob("*.ps1"))
 CMDLETS = {name.lower(): {p.lower() for p in entry["parameters"]} for name, entry in TABLE["cmdlets"].items()}
 ACCELERATORS = TABLE["accelerators"]
 TYPES = {name.lower(): {m.lower() for m in members} for name, members in TABLE["types"].items()}
+AUTOMATIC = {name.lower() for name in TABLE["variables"]["automatic"]}
 
 # Syntax, not types: `[ordered]@{}` (about_Hash_Tables, "Creating ordered
 # dictionaries", PowerShell 3.0 and later).
 SYNTAX_TYPE_LITERALS = {"ordered"}
 
-# Node types of PowerShell 7 syntax that the grammar parses (ternary, ?? and
-# ?. do not parse at all, so test_powershell_syntax.py already rejects them).
+# Node types of PowerShell 7 syntax that the grammar parses. The grammar is
+# PowerShell 5.1's: ternary, ??, ??= and ?. do not parse at all, and any part
+# that does not parse is reported.
 PS7_NODE_TYPES = {"pipeline_chain_tail": "'&&' / '||' pipeline chain"}
 
 
@@ -105,6 +109,33 @@ def _splat_keys(tree) -> dict[str, set[str]]:
                 if entry.type == "hash_entry":
                     found.add(entry.children[0].text.decode().strip("'\""))
     return keys
+
+
+def _variable_name(node: Node) -> str | None:
+    """The name of a plain ``$name`` / ``${name}`` reference; None for $env:X, $script:x and the like."""
+    match = re.fullmatch(r"[$@]\{?(\w+|[$?^])\}?", node.text.decode())
+    return match.group(1).lower() if match else None
+
+
+def _variable_problems(tree) -> list[str]:
+    defined, used = set(), []
+    for node in _walk(tree.root_node):
+        if node.type == "assignment_expression":
+            left = node.children[0].text.decode()
+            target = re.fullmatch(r"(?:\[[^\]]+\]\s*)*\$(\w+)", left)
+            if target:
+                defined.add(target.group(1).lower())
+        elif node.type in ("foreach_statement", "script_parameter"):
+            for child in node.children:
+                if child.type == "variable":
+                    defined.add(_variable_name(child))
+        elif node.type == "variable" and _variable_name(node):
+            used.append(node)
+    return [
+        f"{_where(node)}: variable {node.text.decode()} is never set here and Windows PowerShell 5.1 does not define it"
+        for node in used
+        if _variable_name(node) not in defined | AUTOMATIC
+    ]
 
 
 def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str]]) -> list[str]:
@@ -178,9 +209,12 @@ def conformance_problems(source: bytes) -> list[str]:
         if child.type == "function_name"
     }
     splats = _splat_keys(tree)
-    problems = []
+    problems = _variable_problems(tree)
     for node in _walk(tree.root_node):
-        if node.type in PS7_NODE_TYPES:
+        if node.is_error or node.is_missing:
+            text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")[:40]
+            problems.append(f"{_where(node)}: not Windows PowerShell 5.1 syntax (??, ?:, ?. are 7 only): {text!r}")
+        elif node.type in PS7_NODE_TYPES:
             problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_NODE_TYPES[node.type]}")
         elif node.type == "command":
             problems.extend(_command_problems(node, functions, splats))
@@ -210,6 +244,12 @@ def conformance_problems(source: bytes) -> list[str]:
         pytest.param("Get-Foo\n", "command Get-Foo", id="unknown-cmdlet"),
         pytest.param("Test-Json -Json '{}'\n", "command Test-Json", id="ps6-cmdlet"),
         pytest.param("a && b\n", "PowerShell 7 only", id="pipeline-chain"),
+        pytest.param("$a = 1\n$x = $a ?? 3\n", "not Windows PowerShell 5.1 syntax", id="null-coalescing"),
+        pytest.param("$a = 1\n$x = $a ? 1 : 2\n", "not Windows PowerShell 5.1 syntax", id="ternary"),
+        pytest.param("$a = 1\n$a ??= 2\n", "not Windows PowerShell 5.1 syntax", id="null-assignment"),
+        pytest.param("$a = 1\n$x = ${a}?.Length\n", "not Windows PowerShell 5.1 syntax", id="null-conditional"),
+        pytest.param("if ($IsWindows) { 1 }\n", "variable $IsWindows", id="ps6-variable"),
+        pytest.param("$x = 1\n$y = $z + $x\n", "variable $z", id="unset-variable"),
         pytest.param("function f { clean { 1 } }\n", "command clean", id="clean-block"),
         pytest.param("$x = [System.IO.Path]::Join('a', 'b')\n", "Join is not a member", id="core-only-member"),
         pytest.param("$x = [System.Text.Json.JsonSerializer]\n", "type System.Text.Json", id="core-only-type"),
@@ -225,7 +265,9 @@ def test_checker_rejects(snippet, expected):
 
 def test_checker_accepts_51_code():
     source = (
-        b"function Get-Thing { param([string]$Name) [System.IO.Path]::GetTempPath() }\n"
+        b"function Get-Thing {\n    param([string]$Name, $Count = 2)\n    [System.IO.Path]::GetTempPath() + $Name\n}\n"
+        b"foreach ($item in $args) { [int]$n = $item; $n++ }\n"
+        b"$ErrorActionPreference = 'Stop'; $env:TEMP; $PSVersionTable; $_; $null = $true\n"
         b"$list = New-Object System.Collections.Generic.List[string]\n"
         b"$bytes = New-Object -TypeName 'byte[]' -ArgumentList 4\n"
         b"$h = [ordered]@{ a = [int]1 }\n"
