@@ -80,8 +80,7 @@ cd "$ROOT" || exit 2
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=minimal
 
 # Every host must be in the inventory before anything runs.
-known=$(ansible-inventory -i "$inventory" --list 2>/dev/null |
-  python -c 'import json, sys; print("\n".join(json.load(sys.stdin)["_meta"]["hostvars"]))') ||
+known=$(ansible -i "$inventory" all --list-hosts 2>/dev/null | tail -n +2 | sed 's/^ *//') ||
   usage_error "cannot read inventory $inventory"
 for host in "${hosts[@]}"; do
   grep -qxF -- "$host" <<<"$known" || usage_error "host $host is not in $inventory"

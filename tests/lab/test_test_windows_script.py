@@ -26,7 +26,8 @@ def inventory(lab):
     lab.labctl("fault", "lab-bad", "exec:1")  # its first command is lost: its first target fails
     inv = lab.root / "real.yml"
     # As a user's inventory would say it: the script forces the transport.
-    inv.write_text("windows:\n  hosts:\n    lab-good: {}\n    lab-bad: {}\n  vars:\n    ansible_connection: winrm\n")
+    inv.write_text("windows:\n  hosts:\n    lab-good: {}\n    lab-bad: {}\n  vars:\n    ansible_connection: winrm\n"
+                   "others:\n  hosts:\n    lab-bare:\n")
     return inv
 
 
@@ -51,7 +52,7 @@ def test_help(lab):
         (["-i", "{inv}", "--transports", "telnet", "lab-good"], "unknown transport 'telnet'"),
         (["-i", "{inv}", "--suites", "protocol,unit", "lab-good"], "unknown suite 'unit'"),
         (["-i", "{inv}", "--frobnicate", "lab-good"], "unknown option --frobnicate"),
-        (["-i", "{inv}", "lab-good", "nosuchhost"], "host nosuchhost is not in"),
+        (["-i", "{inv}", "lab-bare", "nosuchhost"], "host nosuchhost is not in"),
         (["lab-good"], "no inventory: give -i FILE or set CRASHDUMP_WINDOWS_INVENTORY"),
         (["-i", "/nonexistent/inv.yml", "lab-good"], "inventory /nonexistent/inv.yml does not exist"),
         (["-i"], "-i needs a value"),
