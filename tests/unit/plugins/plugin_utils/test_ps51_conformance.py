@@ -284,6 +284,24 @@ def test_checker_accepts_51_code():
     assert conformance_problems(source) == []
 
 
+@pytest.mark.parametrize(
+    "planted",
+    [
+        b"$BatchJson = $BatchJson ?? '{}'\n",
+        b"$plain = $BatchJson | ConvertFrom-Json -AsHashtable\n",
+        b"$null = Get-Service -Name WerSvc && Stop-Service -Name WerSvc\n",
+    ],
+    ids=["null-coalescing", "ashashtable", "pipeline-chain"],
+)
+def test_checker_fails_on_the_agent_with_a_planted_ps7_line(planted):
+    agent = ROOT / "plugins" / "plugin_utils" / "agent.ps1"
+    lines = agent.read_bytes().splitlines(keepends=True)
+    body = next(i for i, line in enumerate(lines) if line.startswith(b"param("))  # after the param block
+    source = b"".join(lines[: body + 1] + [planted] + lines[body + 1 :])
+    problems = conformance_problems(source)
+    assert problems and all(p.startswith(f"line {body + 2}:") for p in problems), problems
+
+
 def test_table_names_its_sources():
     sources = TABLE["sources"]
     assert "MicrosoftDocs/PowerShell-Docs" in sources["cmdlets"] and "reference/5.1" in sources["cmdlets"]
