@@ -17,15 +17,42 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
-from . import defaults, faults, processes, wer
+from . import defaults, faults, processes, seed, wer
 from .minidump import DEFAULT_FULL_SIZE
 from .seed import seed_host
 from .state import default_state_dir, load_state, open_host, reset_host
 
+# The top-level sections of a host's state, as a clean host has them.
+SECTIONS = tuple(defaults.default_state("lab-help", "AMD64"))
+
+SEED_FORMAT = (
+    "labctl seed HOST FILE: FILE is a JSON object merged onto a clean host, for example\n"
+    '  {"registry": {"HKLM\\\\SOFTWARE\\\\Microsoft\\\\Windows\\\\Windows Error Reporting\\\\LocalDumps":\n'
+    '                {"values": {"DumpType": {"type": "REG_DWORD", "data": 1}}}}}\n'
+    + textwrap.dedent(seed.__doc__.split("\n\n", 1)[1])
+)
+
+EPILOG = """\
+Every command prints JSON. The state directory (one HOST.json per host) is
+--state-dir, else $CRASHDUMP_LAB_STATE_DIR, else lab/state in this checkout.
+
+The lab hosts in ansible-playbook: this checkout's ansible.cfg names the
+lab's inventory (lab/inventory.yml) and connection plugin (crashdump_lab in
+lab/connection_plugins). From anywhere else, as with the collection installed
+and its playbooks run by FQCN, name both:
+
+  ANSIBLE_CONNECTION_PLUGINS=CHECKOUT/lab/connection_plugins \\
+    ansible-playbook -i CHECKOUT/lab/inventory.yml crashdump.windows.enable_crash_dumps -e exe=netsh.exe
+
+labctl show HOST --section NAME: NAME is one of
+""" + textwrap.fill(", ".join(SECTIONS), initial_indent="  ", subsequent_indent="  ") + "\n\n" + SEED_FORMAT
+
 
 def _parser():
-    p = argparse.ArgumentParser(prog="labctl", description="Simulated Windows hosts for crashdump.windows.")
+    p = argparse.ArgumentParser(prog="labctl", description="Simulated Windows hosts for crashdump.windows.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--state-dir", default=None, help="default: $CRASHDUMP_LAB_STATE_DIR or lab/state")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -33,14 +60,15 @@ def _parser():
     s.add_argument("host")
     s.add_argument("--arch", choices=defaults.ARCHES, default=None, help="default: from the host name")
 
-    s = sub.add_parser("seed", help="clean default host with a JSON overlay merged on top")
+    s = sub.add_parser("seed", help="clean default host with a JSON overlay merged on top (format below)",
+                       epilog=SEED_FORMAT, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("host")
     s.add_argument("file")
     s.add_argument("--arch", choices=defaults.ARCHES, default=None)
 
     s = sub.add_parser("show", help="print the host's state")
     s.add_argument("host")
-    s.add_argument("--section", default=None)
+    s.add_argument("--section", default=None, choices=SECTIONS, help="only this part of the state")
 
     s = sub.add_parser("crash", help="crash IMAGE; WER writes what Windows would")
     s.add_argument("host")

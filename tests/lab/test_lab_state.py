@@ -162,7 +162,9 @@ def test_cli_commands(state_dir, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["faults"][0]["on"] == "exec"
     labctl(state_dir, "stats", HOST, "--reset")
     assert json.loads(capsys.readouterr().out)["round_trips"] == 0
-    assert cli.main(["--state-dir", state_dir, "show", HOST, "--section", "nope"]) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse: the choices, before anything is read
+        cli.main(["--state-dir", state_dir, "show", HOST, "--section", "nope"])
+    assert refused.value.code == 2 and "'quirks'" in capsys.readouterr().err
     assert cli.main(["--state-dir", state_dir, "crash", HOST, "a.exe", "--account", "mallory"]) == 2
 
 

@@ -2,7 +2,9 @@
 
 Against the lab by default. Set CRASHDUMP_WINDOWS_HOST to an inventory host
 (and CRASHDUMP_WINDOWS_INVENTORY to its inventory file) to run the same
-batches against a real Windows host over its winrm, psrp or ssh connection.
+batches against a real Windows host over its winrm, psrp or ssh connection;
+CRASHDUMP_WINDOWS_EXTRA_VARS (JSON) adds extra vars, such as another
+ansible_connection (tools/test-windows.sh sets it).
 The suite works under HKLM\\SOFTWARE\\crashdump.windows-test\\<run> and
 C:\\Windows\\Temp\\crashdump-test-<run>, and removes both at the end.
 
@@ -20,6 +22,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REAL_HOST = os.environ.get("CRASHDUMP_WINDOWS_HOST")
+EXTRA_VARS = json.loads(os.environ.get("CRASHDUMP_WINDOWS_EXTRA_VARS") or "{}")
 RUN = uuid.uuid4().hex[:8]
 ROOT = "HKLM\\SOFTWARE\\crashdump.windows-test"
 KEY = ROOT + "\\" + RUN
@@ -89,7 +92,8 @@ def run_suite(lab, tmp_path, host, inventory=None):
     book = tmp_path / "protocol.yml"
     book.write_text("- hosts: %s\n  gather_facts: false\n  vars_files: [%s]\n  tasks:\n%s\n"
                     % (host, data_file, "\n".join(tasks)))
-    proc = lab.playbook(book, inventory=inventory, env={"ANSIBLE_ACTION_PLUGINS": str(HERE / "action_plugins")})
+    proc = lab.playbook(book, inventory=inventory, extra_vars=EXTRA_VARS or None,
+                        env={"ANSIBLE_ACTION_PLUGINS": str(HERE / "action_plugins")})
     found = [r["results"] for _host, r in proc.results]
     assert len(found) == len(BATCHES) + 1, proc.stdout
     return dict(zip(list(BATCHES) + ["cleanup"], found))
