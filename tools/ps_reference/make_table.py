@@ -125,6 +125,7 @@ TYPES = (
     "System.ServiceProcess.ServiceControllerStatus",
     "System.Single",
     "System.String",
+    "System.StringComparer",
     "System.StringComparison",
     "System.Text.Encoding",
     "System.Text.RegularExpressions.Regex",
