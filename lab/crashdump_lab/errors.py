@@ -61,3 +61,9 @@ def unknown_op(name):
 def log_not_found(log):
     return WinError('There is not an event log on the localhost computer that matches "%s".' % log,
                     "System.Exception", 0x80131500)
+
+
+def invalid_owner():
+    # SetSecurityInfo's ERROR_INVALID_OWNER (1307) as .NET's NativeObjectSecurity.Persist throws it.
+    return WinError("The security identifier is not allowed to be the owner of this object.",
+                    "System.InvalidOperationException", 0x80131509)
