@@ -103,3 +103,13 @@ def test_process_owners_are_named_in_the_host_language(state_dir):
     seed_host(state_dir, HOST, GERMAN)
     listed = run(state_dir, {"op": "process_list", "names": ["lsass.exe"]})[0]["data"]["processes"]
     assert listed[0]["account"] == "NT-AUTORITÄT\\SYSTEM"
+
+
+def test_folder_probe_resolves_as_the_agent_does_on_a_german_host(state_dir):
+    seed_host(state_dir, HOST, GERMAN)
+    names = ["S-1-5-18", ".\\alice", "LAB-WIN2022\\alice", "NT-AUTORITÄT\\NETZWERKDIENST", "NT AUTHORITY\\SYSTEM",
+             "LocalService", "S-1-5-21-1-2-3-999"]
+    probe = run(state_dir, {"op": "folder_probe", "value": [], "default": "C:\\WER", "accounts": names})[0]
+    found = [(p["exists"], p["account"]) for p in probe["data"]["accounts"]]
+    assert found == [(True, "NT-AUTORITÄT\\SYSTEM"), (True, "LAB-WIN2022\\alice"), (True, "LAB-WIN2022\\alice"),
+                     (True, "NT-AUTORITÄT\\NETZWERKDIENST"), (False, None), (False, None), (False, None)]
