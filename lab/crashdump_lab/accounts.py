@@ -36,7 +36,6 @@ BUILTIN_NAMES = {
               "S-1-5-20": ("NT-AUTORITÄT", "NETZWERKDIENST"), "S-1-5-32-544": ("VORDEFINIERT", "Administratoren"),
               "S-1-5-32-545": ("VORDEFINIERT", "Benutzer")},
 }
-LANGUAGES = tuple(BUILTIN_NAMES)
 
 
 def resolve(state, name):

@@ -14,7 +14,10 @@ Overlay sections:
 ``processes`` entries whose pid exists replace that process, others are added.
 ``events``    appended; record ids are given when missing.
 anything else (os, env, quirks, services, accounts, faults, counters) is
-merged key by key, dictionaries recursively.
+merged key by key, dictionaries recursively. ``os.language`` (``en-US`` or
+``de-DE``) names the built-in accounts as Windows in that language does;
+``accounts.<name>.privileges`` (a list) replaces the privileges an
+administrator's token holds, as User Rights Assignment can.
 """
 
 from __future__ import annotations

@@ -740,10 +740,11 @@ function Invoke-DirEnsure {
     catch {
         # Never leave a folder behind with the ACL it inherited: remove what
         # this operation made, innermost first, then report the failure.
+        $failure = $_
         for ($i = $created.Count - 1; $i -ge 0; $i--) {
             try { [System.IO.Directory]::Delete([string]$created[$i], $false) } catch { break }
         }
-        throw
+        throw $failure
     }
     finally {
         foreach ($name in $restore) { $null = [CrashdumpWindows.TokenPrivilege]::Set($name, $false) }
