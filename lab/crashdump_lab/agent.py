@@ -27,9 +27,7 @@ _OS_FIELDS = ("hostname", "os_name", "version", "build", "arch", "is_64bit", "ps
               "system_root")
 # The agent runs as the connecting administrator: folders it creates are owned by Administrators.
 _AGENT_OWNER = "BA"
-# How GetOwner names the built-in accounts (users appear as HOSTNAME\name).
-_OWNER_NAMES = {"SYSTEM": "NT AUTHORITY\\SYSTEM", "LocalService": "NT AUTHORITY\\LOCAL SERVICE",
-                "NetworkService": "NT AUTHORITY\\NETWORK SERVICE"}
+_OWNER_PRIVILEGES = ("SeRestorePrivilege", "SeTakeOwnershipPrivilege")
 PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
 _TEMP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _VAR = re.compile(r"%([^%]+)%")
@@ -149,9 +147,20 @@ def _dir_ensure(host, a):
         except sddl.SddlError as e:
             raise errors.invalid_argument("The SDDL form of the security descriptor is invalid: %s." % e) from e
     files = host.files
+    # The agent's process token; an owner in the SDDL makes the agent enable the
+    # privileges that let it assign any owner, as ansible.windows' win_owner does.
+    token = accounts.Token(host.state, _agent_account(host.state))
+    names_owner = wanted is not None and "O" in sddl.split(wanted)
+    enabled = [p for p in _OWNER_PRIVILEGES if names_owner and token.adjust(p, True)]
     created = files.make_dirs(path, _AGENT_OWNER)
-    changed = files.apply_sddl(path, wanted) if wanted is not None else False
-    return {"created": created, "sddl_changed": changed}
+    try:
+        changed = files.apply_sddl(path, wanted, token) if wanted is not None else False
+    except errors.WinError:
+        # Never leave a folder behind with the ACL it inherited.
+        for made in reversed(created):
+            files.remove_dir(made)
+        raise
+    return {"created": created, "sddl_changed": changed, "privileges": enabled}
 
 
 def _dir_remove(host, a):
@@ -238,7 +247,8 @@ def _service_restart(host, a):
 
 
 def _owner_name(state, account):
-    return _OWNER_NAMES.get(account, "%s\\%s" % (state["os"]["hostname"], account))
+    """Domain and user as Win32_Process.GetOwner gives them: LookupAccountSid, localised."""
+    return accounts.account_name(state, state["accounts"][account]["sid"])
 
 
 def _process_list(host, a):
@@ -418,7 +428,8 @@ def _temp_dir(host, a):
     if create:
         created = bool(files.make_dirs(path, _AGENT_OWNER))
         user = host.state["accounts"][account]["sid"]
-        files.apply_sddl(path, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;%s)" % user)
+        files.apply_sddl(path, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;%s)" % user,
+                         accounts.Token(host.state, account))
     if files.entry(path) is None:
         return {"path": path, "exists": False, "created": False, "files": []}
     listed = [{"name": winpath.name(c), "path": c, "size": files.entry(c)["size"], "mtime": files.entry(c)["mtime"]}
@@ -558,6 +569,18 @@ def _probe_account(host, key, name, pids, folder, kind):
     return entry
 
 
+def _probed_key(state, name):
+    """The account a folder_probe name means, resolved as the agent does: a SID string as it is,
+    ``.\\name`` on this computer, anything else by LookupAccountName (localised names)."""
+    if accounts.is_sid(name):
+        sid = name if accounts.account_name(state, name) else None
+    else:
+        if name.startswith(".\\"):
+            name = state["os"]["hostname"] + name[1:]
+        sid = accounts.lookup_sid(state, name)
+    return accounts.key_for_sid(state, sid) if sid else None
+
+
 def _folder_probe(host, a):
     specs = a.get("value", list, [])
     default = a.get("default", str, required=False)
@@ -575,9 +598,8 @@ def _folder_probe(host, a):
         folder, kind = default, "REG_EXPAND_SZ"
     probes = []
     for name in names:
-        try:
-            key = accounts.resolve(state, name)
-        except KeyError:
+        key = _probed_key(state, name)
+        if key is None:
             probes.append({"name": name, "exists": False, "account": None, "sid": None, "profile": None, "pids": [],
                            "folder": None, "valid": False, "levels": [], "volume": None})
             continue

@@ -93,6 +93,7 @@ def default_state(host, arch=None, profile=None):
         "os": {"hostname": hostname, "os_name": os_profile["os_name"],
                "version": "10.0.%d.0" % os_profile["build"], "build": os_profile["build"], "arch": arch,
                "is_64bit": is_64bit, "ps_version": os_profile["ps_version"], "language_mode": "FullLanguage",
+               "language": "en-US",
                "system_root": "C:\\Windows", "product_type": os_profile["product_type"]},
         "env": env,
         "quirks": {"dumpcount_zero": "no_dump", "wer_disabled_blocks_localdumps": False},

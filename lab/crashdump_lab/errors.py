@@ -82,3 +82,9 @@ def service_disabled(name):
     # The agent's own refusal, made before anything is stopped (a Disabled service cannot start again).
     return WinError("service '%s' is disabled (start mode Disabled) and could not start again: nothing was stopped"
                     % name, "System.InvalidOperationException", 0x80131509)
+
+
+def invalid_owner():
+    # SetSecurityInfo's ERROR_INVALID_OWNER (1307) as .NET's NativeObjectSecurity.Persist throws it.
+    return WinError("The security identifier is not allowed to be the owner of this object.",
+                    "System.InvalidOperationException", 0x80131509)

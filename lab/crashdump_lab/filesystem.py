@@ -115,12 +115,17 @@ class FileSystem:
     def set_sddl(self, path, text):
         self.entry(path)["sddl"] = text
 
-    def apply_sddl(self, path, wanted):
-        """Set the parts of a folder's descriptor ``wanted`` names if they differ; True when changed."""
+    def apply_sddl(self, path, wanted, token):
+        """SetSecurityInfo by ``token``: set the parts of a folder's descriptor ``wanted`` names if they
+        differ; True when changed. A write naming an owner the token may not assign fails whole."""
         entry = self.entry(path)
         up = winpath.parent(self.real(path))
         inherited = sddl.inherited_aces(self.entry(up)["sddl"], sddl.split(entry["sddl"]).get("O", "BA")) if up else []
-        entry["sddl"], changed = sddl.apply(entry["sddl"], wanted, inherited)
+        new, changed = sddl.apply(entry["sddl"], wanted, inherited)
+        owner = sddl.split(wanted).get("O")
+        if changed and owner is not None and not token.may_own(owner):
+            raise errors.invalid_owner()
+        entry["sddl"] = new
         return changed
 
     def write_file(self, path, data, now=None):

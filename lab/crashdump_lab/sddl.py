@@ -2,7 +2,8 @@
 new folder or file inherits, and decide whether an account may add a file.
 
 Not modelled: conditional ACEs, object ACEs, mandatory labels (the SACL is kept
-as text), privileges such as SeBackupPrivilege."""
+as text), privileges such as SeBackupPrivilege that bypass the DACL. Who may be
+made owner is decided by the writer's token (accounts.Token.may_own)."""
 
 from __future__ import annotations
 

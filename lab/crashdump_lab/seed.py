@@ -17,6 +17,9 @@ anything else (os, env, quirks, services, accounts, faults, counters) is
 merged key by key, dictionaries recursively. A service may declare
 ``depends_on``, its svchost ``group`` and its ``path`` (services.py); several
 services with one pid, listed in that process's ``services``, share it.
+``os.language`` (``en-US`` or ``de-DE``) names the built-in accounts as Windows in that language does;
+``accounts.<name>.privileges`` (a list) replaces the privileges an
+administrator's token holds, as User Rights Assignment can.
 """
 
 from __future__ import annotations

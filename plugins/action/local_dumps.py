@@ -9,6 +9,7 @@ import re
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _wer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_refusal
+from ansible_collections.crashdump.windows.plugins.plugin_utils._preflight_acl import SddlError, differences
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot, fold, format_keys, read_op
 from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import (
     ChangeSet,
@@ -166,11 +167,12 @@ class ActionModule(WindowsAgentAction):
         before_values = {v: _values(snap, key, v) for v in host_views}
         changesets = []
         folder_ops = []
+        folder_result = {}
         if args["state"] == "present":
             changesets = self._plan_present(args, snap, journal, record, guard, views)
             if drive and not stats[fold(drive)].get("exists"):
                 raise ModuleFailure("dump_folder %s: the drive %s does not exist on the host" % (folder, drive))
-            folder_ops = self._plan_folder(folder_chain, stats, record, args["folder_acl"])
+            folder_ops, folder_result = self._plan_folder(folder_chain, stats, record, args["folder_acl"])
             for cs in changesets:
                 if cs.ops:
                     journal.save(cs.record)
@@ -188,17 +190,16 @@ class ActionModule(WindowsAgentAction):
             apply_ops = reg_ops + folder_ops + journal.forget_ops()
         changed = bool(apply_ops)
         result = {"changed": changed}
-        folder_result = {}
         if changed and not self.check_mode:
             applied = self.apply_batch(apply_ops)
-            folder_result = _folder_outcome(apply_ops, applied)
+            folder_result.update(_folder_outcome(apply_ops, applied))
             for message in folder_result.pop("warnings", []):
                 self.warn(message)
 
         self._warn_environment(snap, service, host_views)
         result.update(self._report(args, snap, facts, key, before_values, changesets, folder_result))
         if self.diff_mode:
-            result["diff"] = _diff(changesets)
+            result["diff"] = _diff(changesets, folder_ops)
         return result
 
     def _plan_present(self, args, snap, journal, record, guard, views):
@@ -213,8 +214,9 @@ class ActionModule(WindowsAgentAction):
                 changesets.append(cs)
                 if view == 64:
                     self.warn("LocalDumps did not exist: creating it turns on mini dumps for every process, so "
-                              "global DumpCount=0 was set to keep dumps to %s (an undocumented WER behaviour; "
-                              "set limit_to_image=false to skip this)" % exe)
+                              "global DumpCount=0 %s to keep dumps to %s (an undocumented WER behaviour; "
+                              "set limit_to_image=false to skip this)"
+                              % ("would be set" if self.check_mode else "was set", exe))
             elif exe is not None and not snap.exists(_wer.LOCAL_DUMPS, view) and view == 64:
                 self.warn("LocalDumps did not exist: creating it turns on mini dumps for every process on the host")
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
@@ -225,18 +227,38 @@ class ActionModule(WindowsAgentAction):
         return changesets
 
     def _plan_folder(self, folder_chain, stats, record, sddl):
+        """(dir_ensure ops, the folder result): what would be created with which ACL, or how the folder is."""
         if not folder_chain:
-            return []
+            return [], {}
         folder = folder_chain[-1]
         stat = stats[fold(folder)]
         if stat.get("exists"):
             if stat.get("type") != "directory":
                 raise ModuleFailure("dump_folder %s exists and is not a directory" % folder)
-            return []
+            return [], self._existing_folder(folder, stat.get("sddl"), sddl)
         for path in folder_chain:
             if not stats[fold(path)].get("exists"):
                 record.remember_dir(path)
-        return [{"op": "dir_ensure", "path": folder, "sddl": sddl}]
+        return [{"op": "dir_ensure", "path": folder, "sddl": sddl}], {"path": folder, "created": True, "sddl": sddl}
+
+    def _existing_folder(self, folder, current, wanted):
+        """An existing folder is left as it is; an ACL other than folder_acl is reported, not replaced."""
+        report = {"path": folder, "created": False, "sddl": current, "acl_matches": None}
+        try:
+            differ = differences(current, wanted) if current else None
+        except SddlError:
+            differ = None
+        if differ is None:
+            self.warn("dump_folder %s exists and its ACL could not be read: it was not compared with folder_acl"
+                      % folder)
+            return report
+        report["acl_matches"] = not differ
+        if differ:
+            report["acl_differs"] = differ
+            self.warn("dump_folder %s exists with an ACL other than folder_acl (%s differ): it is left as it is. "
+                      "Have %s, asked %s. Make folder_acl say what the folder should have, or fix the folder's ACL."
+                      % (folder, ", ".join(differ), current, wanted))
+        return report
 
     def _plan_absent(self, exe, snap, journal, record, guard, unrecorded, host_views):
         key = _wer.image_key(exe)
@@ -342,11 +364,17 @@ def _folder_outcome(ops, results):
     return outcome
 
 
-def _diff(changesets):
+def _diff(changesets, folder_ops):
     before, after = {}, {}
     for cs in changesets:
         for ident, values in cs.before.items():
             before.setdefault(ident, values)
         after.update(cs.after())
-    return {"before": format_keys(before), "after": format_keys(after),
-            "before_header": "registry before", "after_header": "registry after"}
+    before_text, after_text = format_keys(before), format_keys(after)
+    for op in folder_ops:
+        if op["op"] == "dir_ensure":
+            after_text += "[%s] (folder)\nSDDL=%s\n\n" % (op["path"], op["sddl"])
+        elif op["op"] == "dir_remove":
+            before_text += "[%s] (folder, removed if empty)\n\n" % op["path"]
+    return {"before": before_text, "after": after_text,
+            "before_header": "registry and folders before", "after_header": "registry and folders after"}

@@ -64,11 +64,15 @@ options:
     description:
       - Create O(dump_folder) if it does not exist, with the ACL O(folder_acl).
       - Defaults to V(true) when O(dump_folder) is a literal local path, V(false) when it uses environment
-        variables or is a UNC path. An existing folder is never changed.
+        variables or is a UNC path. An existing folder is never changed; when its ACL differs from O(folder_acl),
+        the module warns and says so in RV(folder).
     type: bool
   folder_acl:
     description:
       - Owner, group and DACL of a folder the module creates, as SDDL.
+      - Any owner may be named, for example V(O:SY); the agent enables SeRestorePrivilege and
+        SeTakeOwnershipPrivilege to set it. If the ACL cannot be set, the folders just created are removed and the
+        task fails; no folder is left with the ACL it inherited.
       - The default lets every crashing account create its dump (Authenticated Users may list the folder and add
         files, but not read them) while only SYSTEM and Administrators can read all dumps; the account that wrote a
         dump owns it (CREATOR OWNER) and can read its own dump. It is protected from inheriting the parent's ACL.
@@ -90,7 +94,8 @@ options:
     description:
       - Report in RV(account_dump_folder) where a dump of a process running as this account lands
         (C(%LOCALAPPDATA%) and other variables expanded as WER does for it), for example V(SYSTEM),
-        V(LocalService), V(NetworkService) or a user name.
+        V(LocalService), V(NetworkService), their SIDs (V(S-1-5-18), V(S-1-5-19), V(S-1-5-20)) or a user name
+        (V(.\\name) or V(HOST\\name) for a local one).
     type: str
     default: SYSTEM
   allow_sensitive_image:
@@ -182,7 +187,13 @@ account_dump_folder:
   type: str
   sample: C:\Windows\System32\config\systemprofile\AppData\Local\CrashDumps
 folder:
-  description: What happened to the dump folder (created, removed), when the module acted on it.
+  description:
+    - The dump folder, when O(create_folder) applies or the module removed folders; empty otherwise.
+    - C(path); C(created) (true also in check mode, for the folder that would be created); C(sddl) (the ACL
+      set, or would be set, on a created folder; the ACL found on an existing one); for an existing folder
+      C(acl_matches) (whether it holds O(folder_acl); null when its ACL could not be read) and C(acl_differs)
+      (the parts that differ, among owner, group and DACL); C(removed) (folders removed by O(state=absent)).
   returned: always
   type: dict
+  sample: {"path": "C:\\WER", "created": true, "sddl": "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"}
 """

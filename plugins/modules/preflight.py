@@ -45,6 +45,9 @@ options:
     description:
       - Check where a dump lands, and whether the account may write there, also for this account, for example
         V(NT AUTHORITY\\LocalService) or V(CONTOSO\\svc-app).
+      - Also V(.\\name) or V(HOST\\name) for a local account, or a SID. The built-in service accounts
+        (V(LocalSystem), V(LocalService), V(NetworkService), in any spelling) are looked up by SID, so they are
+        found on Windows in any language.
       - Without it, the accounts of the running instances are checked; when none runs, the accounts of the services
         that run the image; when there are none, V(SYSTEM).
     type: str

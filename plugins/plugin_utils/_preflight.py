@@ -14,6 +14,7 @@ import difflib
 import re
 
 from . import _gflags, _wer
+from ._accounts import host_name, well_known_sid
 from ._image import is_sensitive
 from ._preflight_acl import LOCAL_SERVICE, NETWORK_SERVICE, SYSTEM, folder_access
 from ._registry import fold, read_op
@@ -28,15 +29,9 @@ SIGNATURE_AGE_DAYS = 7
 # Custom dump flags that put process memory into the dump, making it as big as a full one.
 _MEMORY_FLAGS = (_wer.MINIDUMP_TYPE["WithFullMemory"] | _wer.MINIDUMP_TYPE["WithPrivateReadWriteMemory"]
                  | _wer.MINIDUMP_TYPE["WithPrivateWriteCopyMemory"])
-# The accounts always probed: services of the image that are not running use one of them.
-BUILTIN_ACCOUNTS = ("NT AUTHORITY\\SYSTEM", "NT AUTHORITY\\LOCAL SERVICE", "NT AUTHORITY\\NETWORK SERVICE")
-_WELL_KNOWN = {
-    "localsystem": SYSTEM, "system": SYSTEM, "nt authority\\system": SYSTEM,
-    "localservice": LOCAL_SERVICE, "local service": LOCAL_SERVICE, "nt authority\\localservice": LOCAL_SERVICE,
-    "nt authority\\local service": LOCAL_SERVICE,
-    "networkservice": NETWORK_SERVICE, "network service": NETWORK_SERVICE,
-    "nt authority\\networkservice": NETWORK_SERVICE, "nt authority\\network service": NETWORK_SERVICE,
-}
+# The accounts always probed, by SID (their names are localised): services of
+# the image that are not running use one of them.
+BUILTIN_ACCOUNTS = (SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE)
 # User hives where LocalDumps is sometimes written by mistake: WER reads HKLM only.
 USER_HIVES = ("HKCU", "HKU\\.DEFAULT", "HKU\\" + SYSTEM, "HKU\\" + LOCAL_SERVICE, "HKU\\" + NETWORK_SERVICE)
 USER_LOCAL_DUMPS = "Software\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
@@ -65,7 +60,7 @@ def batch(exe, paths, account, planned_folder):
         value = [{"key": image_key, "view": 64, "name": "DumpFolder"},
                  {"key": _wer.LOCAL_DUMPS, "view": 64, "name": "DumpFolder"}]
     accounts = []
-    for name in ([account] if account else []) + list(BUILTIN_ACCOUNTS):
+    for name in ([host_name(account)] if account else []) + list(BUILTIN_ACCOUNTS):
         if fold(name) not in map(fold, accounts):
             accounts.append(name)
     named = {
@@ -419,7 +414,7 @@ def _misplaced(found, snap, exe, planned, views):
 
 def _service_sid(account, probes):
     """The probed account a service's StartName names, or None."""
-    sid = _WELL_KNOWN.get(fold(account or ""))
+    sid = well_known_sid(account)
     short = fold((account or "").rsplit("\\", 1)[-1])
     for probe in probes:
         if not probe["exists"]:
@@ -457,12 +452,14 @@ def _subjects(found, probe, instances, services, account):
             else:
                 subjects.append((entry, "service %s" % svc["name"], True))
     if account:
-        entry = next(a for a in accounts if a["name"] is not None and fold(a["name"]) == fold(account))
+        asked = fold(host_name(account))
+        entry = next(a for a in accounts if a["name"] is not None and fold(a["name"]) == asked)
         if entry["exists"]:
             subjects.append((entry, "account %s" % account, entry["sid"] in (SYSTEM, LOCAL_SERVICE, NETWORK_SERVICE)))
         else:
             found.add("account_unknown", "warning", "There is no account %r on the host." % account,
-                      {"account": account}, "Give the account as DOMAIN\\name or a built-in name such as SYSTEM.")
+                      {"account": account},
+                      "Give the account as DOMAIN\\name, .\\name, a SID or a built-in name such as SYSTEM.")
     system = next((a for a in accounts if a["sid"] == SYSTEM), None)
     if not subjects and system is not None:
         subjects.append((system, "SYSTEM, as no instance runs and no service names an account (set account)", True))

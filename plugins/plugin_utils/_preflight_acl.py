@@ -11,6 +11,8 @@ are not known here, so an ACE granting only through them is not counted.
 
 A missing folder is created by the writer and inherits its parent's ACEs,
 CREATOR OWNER becoming the account, as Windows does.
+
+``differences`` tells whether a folder's descriptor holds the one asked for.
 """
 
 from __future__ import annotations
@@ -187,3 +189,29 @@ def folder_access(levels, sid, service):
     if result["creatable"] is not False:
         result["ace"] = ace
     return result
+
+
+def _comparable_dacl(text, drop_inherited):
+    """A DACL by meaning: its flags without the auto-inherit bits Windows adds, its ACEs in order
+    (aliases and SIDs alike, rights as masks), without inherited ones when ``drop_inherited``."""
+    flags = text.split("(", 1)[0].replace("AI", "").replace("AR", "")
+    _owner, aces = parse("D:" + text)
+    return flags, [(a.kind, a.flags, a.mask, a.sid) for a in aces or []
+                   if not (drop_inherited and "ID" in a.flags)]
+
+
+def differences(current, wanted):
+    """The parts of ``wanted`` (``owner``, ``group``, ``DACL``) that the descriptor ``current`` lacks.
+
+    Compared as dir_ensure compares them: only the parts ``wanted`` names; a
+    DACL that is not protected is met by the explicit ACEs, whatever the
+    folder inherits.
+    """
+    have, want = _components(current), _components(wanted)
+    parts = [label for letter, label in (("O", "owner"), ("G", "group"))
+             if letter in want and sid_of(want[letter]) != sid_of(have.get(letter, ""))]
+    if "D" in want:
+        protected = "P" in want["D"].split("(", 1)[0].replace("NO_ACCESS_CONTROL", "")
+        if _comparable_dacl(want["D"], False) != _comparable_dacl(have.get("D", ""), not protected):
+            parts.append("DACL")
+    return parts

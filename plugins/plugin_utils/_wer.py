@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ._accounts import well_known_sid
+
 SOFTWARE = "HKLM\\SOFTWARE"
 WER_KEY = SOFTWARE + "\\Microsoft\\Windows\\Windows Error Reporting"
 WER_POLICY_KEY = SOFTWARE + "\\Policies\\Microsoft\\Windows\\Windows Error Reporting"
@@ -44,14 +46,12 @@ MINIDUMP_TYPE_MASK = sum(MINIDUMP_TYPE.values())
 # Accounts whose LOCALAPPDATA is not under C:\Users; WerFault runs as the
 # crashing process's account, so %LOCALAPPDATA% resolves to these.
 SERVICE_PROFILES = {
-    "system": "%SystemRoot%\\System32\\config\\systemprofile",
-    "localsystem": "%SystemRoot%\\System32\\config\\systemprofile",
-    "nt authority\\system": "%SystemRoot%\\System32\\config\\systemprofile",
-    "localservice": "%SystemRoot%\\ServiceProfiles\\LocalService",
-    "nt authority\\localservice": "%SystemRoot%\\ServiceProfiles\\LocalService",
-    "networkservice": "%SystemRoot%\\ServiceProfiles\\NetworkService",
-    "nt authority\\networkservice": "%SystemRoot%\\ServiceProfiles\\NetworkService",
+    "S-1-5-18": "%SystemRoot%\\System32\\config\\systemprofile",
+    "S-1-5-19": "%SystemRoot%\\ServiceProfiles\\LocalService",
+    "S-1-5-20": "%SystemRoot%\\ServiceProfiles\\NetworkService",
 }
+# USERNAME as those accounts see it (SYSTEM sees the computer account).
+_SERVICE_USERNAMES = {"S-1-5-18": "%COMPUTERNAME%$", "S-1-5-19": "LOCAL SERVICE", "S-1-5-20": "NETWORK SERVICE"}
 # Variables that differ per account: a folder using them is not one folder.
 PER_ACCOUNT_VARIABLES = frozenset(["localappdata", "appdata", "userprofile", "temp", "tmp", "homepath",
                                    "username", "userdomain", "onedrive"])
@@ -68,22 +68,24 @@ def variables(path):
 
 
 def profile_for(account, system_drive="C:"):
-    folded = account.casefold()
-    if folded in SERVICE_PROFILES:
-        return SERVICE_PROFILES[folded]
+    sid = well_known_sid(account)
+    if sid:
+        return SERVICE_PROFILES[sid]
     return "%s\\Users\\%s" % (system_drive, account.rsplit("\\", 1)[-1])
 
 
 def expand_for_account(path, account, env):
-    """Expand ``path`` as WerFault would for ``account``; unknown variables stay."""
+    """Expand ``path`` as WerFault would for ``account`` (a name, ``.\\name``, or a SID
+    of a built-in service account); unknown variables stay."""
     profile = _expand(profile_for(account, env.get("SystemDrive", "C:")), env, {})
+    sid = well_known_sid(account)
     personal = {
         "userprofile": profile,
         "localappdata": profile + "\\AppData\\Local",
         "appdata": profile + "\\AppData\\Roaming",
         "temp": profile + "\\AppData\\Local\\Temp",
         "tmp": profile + "\\AppData\\Local\\Temp",
-        "username": account.rsplit("\\", 1)[-1],
+        "username": _expand(_SERVICE_USERNAMES[sid], env, {}) if sid else account.rsplit("\\", 1)[-1],
     }
     return _expand(path, env, personal)
 

@@ -589,6 +589,93 @@ function Invoke-PathStat {
     $Data['sddl'] = Get-PathSddl $info.FullName
 }
 
+# An elevated administrator's token holds SeRestorePrivilege and
+# SeTakeOwnershipPrivilege disabled; .NET's SetAccessControl enables none, so
+# an owner other than the caller or Administrators fails with
+# ERROR_INVALID_OWNER (1307). SeRestorePrivilege "enables you to set any valid
+# user or group SID as the owner of a file" (Microsoft Learn, "Privilege
+# Constants"); ansible.windows' win_owner enables both the same way.
+$TokenPrivilegeSource = @'
+using System;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace CrashdumpWindows
+{
+    public static class TokenPrivilege
+    {
+        [StructLayout(LayoutKind.Sequential)]
+        private struct OnePrivilege
+        {
+            public uint Count;
+            public uint LuidLow;
+            public uint LuidHigh;
+            public uint Attributes;
+        }
+
+        [DllImport("advapi32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern bool LookupPrivilegeValue(string systemName, string name, out ulong luid);
+
+        [DllImport("advapi32.dll", SetLastError = true)]
+        private static extern bool OpenProcessToken(IntPtr process, uint access, out IntPtr token);
+
+        [DllImport("advapi32.dll", SetLastError = true)]
+        private static extern bool AdjustTokenPrivileges(IntPtr token, bool disableAll, ref OnePrivilege newState,
+            uint length, ref OnePrivilege previousState, out uint returnLength);
+
+        [DllImport("kernel32.dll")]
+        private static extern IntPtr GetCurrentProcess();
+
+        [DllImport("kernel32.dll")]
+        private static extern bool CloseHandle(IntPtr handle);
+
+        // Enables or disables one privilege of this process's token. Returns
+        // whether it was enabled before, or null when the token does not hold
+        // it (ERROR_NOT_ALL_ASSIGNED).
+        public static bool? Set(string name, bool enable)
+        {
+            ulong luid;
+            if (!LookupPrivilegeValue(null, name, out luid)) throw new Win32Exception();
+            IntPtr token;
+            // TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY
+            if (!OpenProcessToken(GetCurrentProcess(), 0x28, out token)) throw new Win32Exception();
+            try
+            {
+                OnePrivilege state = new OnePrivilege();
+                state.Count = 1;
+                state.LuidLow = (uint)luid;
+                state.LuidHigh = (uint)(luid >> 32);
+                state.Attributes = enable ? 2u : 0u;
+                OnePrivilege previous = new OnePrivilege();
+                uint returned;
+                if (!AdjustTokenPrivileges(token, false, ref state, (uint)Marshal.SizeOf(state), ref previous,
+                        out returned)) throw new Win32Exception();
+                if (Marshal.GetLastWin32Error() == 1300) return null;
+                // The previous state lists the privilege only when this call changed it.
+                return previous.Count == 0 ? enable : !enable;
+            }
+            finally
+            {
+                CloseHandle(token);
+            }
+        }
+    }
+}
+'@
+
+# Enables the privileges an owner needs; $Held gets those the token holds,
+# $Restore those to disable again afterwards.
+function Enable-OwnerPrivileges {
+    param($Held, $Restore)
+    if (-not ('CrashdumpWindows.TokenPrivilege' -as [type])) { Add-Type -TypeDefinition $TokenPrivilegeSource }
+    foreach ($name in @('SeRestorePrivilege', 'SeTakeOwnershipPrivilege')) {
+        $before = [CrashdumpWindows.TokenPrivilege]::Set($name, $true)
+        if ($null -eq $before) { continue }
+        $Held.Add($name)
+        if (-not $before) { $Restore.Add($name) }
+    }
+}
+
 function Invoke-DirEnsure {
     param($Op, $Data)
     $path = Get-RequiredString $Op 'path'
@@ -597,8 +684,10 @@ function Invoke-DirEnsure {
         throw (New-AgentException 'System.ArgumentException' "field 'sddl' must be a string or null")
     }
     $created = New-Object System.Collections.Generic.List[object]
+    $held = New-Object System.Collections.Generic.List[string]
     $Data['created'] = $created
     $Data['sddl_changed'] = $false
+    $Data['privileges'] = $held
     # Without this, "C:\dumps\" would be reported as created with its slash.
     $trimmed = $path.TrimEnd([char[]]@([char]'\', [char]'/'))
     if ($trimmed.Length -eq 0 -or $trimmed.EndsWith(':')) { $trimmed = $path }
@@ -610,10 +699,10 @@ function Invoke-DirEnsure {
         $cursor = $cursor.Parent
     }
     # The SDDL is checked before anything is made: a bad one creates nothing.
+    $sectionNames = New-Object System.Collections.Generic.List[string]
     if ($null -ne $sddl) {
         $raw = New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $sddl
         # Only the parts the SDDL names are compared and written.
-        $sectionNames = New-Object System.Collections.Generic.List[string]
         if ($null -ne $raw.Owner) { $sectionNames.Add('Owner') }
         if ($null -ne $raw.Group) { $sectionNames.Add('Group') }
         $daclPresent = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclPresent
@@ -622,27 +711,43 @@ function Invoke-DirEnsure {
             throw (New-AgentException 'System.ArgumentException' 'sddl names no owner, group or DACL')
         }
     }
-    # One level at a time, outermost first, so the report matches what was made.
-    foreach ($item in $missing) {
-        $null = [System.IO.Directory]::CreateDirectory($item)
-        $created.Add($item)
-    }
-    if ($null -eq $sddl) { return }
+    $restore = New-Object System.Collections.Generic.List[string]
+    if ($sectionNames.Contains('Owner')) { Enable-OwnerPrivileges $held $restore }
+    try {
+        # One level at a time, outermost first, so the report matches what was made.
+        foreach ($item in $missing) {
+            $null = [System.IO.Directory]::CreateDirectory($item)
+            $created.Add($item)
+        }
+        if ($null -eq $sddl) { return }
 
-    $sections = [System.Security.AccessControl.AccessControlSections]($sectionNames -join ', ')
-    $desired = New-Object System.Security.AccessControl.DirectorySecurity
-    $desired.SetSecurityDescriptorSddlForm($sddl, $sections)
-    $protectedFlag = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclProtected
-    $dropInherited = ([int]$raw.ControlFlags -band $protectedFlag) -eq 0
-    $want = Get-ComparableSddl ($desired.GetSecurityDescriptorSddlForm($sections)) $false
-    $current = (Get-Acl -LiteralPath $dir.FullName).GetSecurityDescriptorSddlForm($sections)
-    $have = Get-ComparableSddl $current $dropInherited
-    if ($want -cne $have) {
-        # Directory.SetAccessControl writes exactly the sections set above and
-        # fails loudly (e.g. an owner the caller may not assign) instead of
-        # silently dropping a part.
-        [System.IO.Directory]::SetAccessControl($dir.FullName, $desired)
-        $Data['sddl_changed'] = $true
+        $sections = [System.Security.AccessControl.AccessControlSections]($sectionNames -join ', ')
+        $desired = New-Object System.Security.AccessControl.DirectorySecurity
+        $desired.SetSecurityDescriptorSddlForm($sddl, $sections)
+        $protectedFlag = [int][System.Security.AccessControl.ControlFlags]::DiscretionaryAclProtected
+        $dropInherited = ([int]$raw.ControlFlags -band $protectedFlag) -eq 0
+        $want = Get-ComparableSddl ($desired.GetSecurityDescriptorSddlForm($sections)) $false
+        $current = (Get-Acl -LiteralPath $dir.FullName).GetSecurityDescriptorSddlForm($sections)
+        $have = Get-ComparableSddl $current $dropInherited
+        if ($want -cne $have) {
+            # Directory.SetAccessControl writes exactly the sections set above and
+            # fails loudly (e.g. an owner the caller may not assign) instead of
+            # silently dropping a part.
+            [System.IO.Directory]::SetAccessControl($dir.FullName, $desired)
+            $Data['sddl_changed'] = $true
+        }
+    }
+    catch {
+        # Never leave a folder behind with the ACL it inherited: remove what
+        # this operation made, innermost first, then report the failure.
+        $failure = $_
+        for ($i = $created.Count - 1; $i -ge 0; $i--) {
+            try { [System.IO.Directory]::Delete([string]$created[$i], $false) } catch { break }
+        }
+        throw $failure
+    }
+    finally {
+        foreach ($name in $restore) { $null = [CrashdumpWindows.TokenPrivilege]::Set($name, $false) }
     }
 }
 
@@ -1702,6 +1807,27 @@ function Get-OwnerSid {
     }
 }
 
+# The SID of a folder_probe account, or null when no account has it: a SID
+# string as it is (names of built-in accounts are localised, their SIDs are
+# not), '.\name' as this computer's account (NTAccount knows no '.'), any
+# other name as Windows resolves it, in its own language.
+function Resolve-AccountSid {
+    param([string]$Name)
+    try {
+        if ($Name -match '^S-1-\d+(-\d+)+$') {
+            $identifier = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $Name
+            $null = $identifier.Translate([System.Security.Principal.NTAccount])
+            return $identifier.Value
+        }
+        if ($Name.StartsWith('.\')) { $Name = [System.Environment]::MachineName + $Name.Substring(1) }
+        return (New-Object System.Security.Principal.NTAccount -ArgumentList $Name).Translate(
+            [System.Security.Principal.SecurityIdentifier]).Value
+    }
+    catch {
+        return $null
+    }
+}
+
 function Invoke-FolderProbe {
     param($Op, $Data)
     $specs = Get-ListField $Op 'value'
@@ -1719,14 +1845,7 @@ function Invoke-FolderProbe {
     $probes = New-Object System.Collections.Generic.List[object]
     $Data['accounts'] = $probes
     foreach ($name in $names) {
-        $sid = $null
-        try {
-            $sid = (New-Object System.Security.Principal.NTAccount -ArgumentList $name).Translate(
-                [System.Security.Principal.SecurityIdentifier]).Value
-        }
-        catch {
-            $sid = $null
-        }
+        $sid = Resolve-AccountSid $name
         $probes.Add((New-ProbeAccount $name $sid (New-Object System.Collections.Generic.List[object]) $Data['folder'] $Data['type']))
     }
     if ($images.Count -eq 0) { return }

@@ -123,8 +123,9 @@ def test_dir_ensure_creates_parents_inheriting_and_sets_sddl(state_dir):
         state_dir, {"op": "dir_ensure", "path": "C:\\Dumps\\App", "sddl": wanted},
         {"op": "dir_ensure", "path": "c:\\dumps\\app\\", "sddl": wanted},
         {"op": "path_stat", "path": "C:\\Dumps\\App"}, {"op": "path_stat", "path": "C:\\Dumps"})
-    assert first == {"created": ["C:\\Dumps", "C:\\Dumps\\App"], "sddl_changed": True}
-    assert again == {"created": [], "sddl_changed": False}
+    privileges = ["SeRestorePrivilege", "SeTakeOwnershipPrivilege"]
+    assert first == {"created": ["C:\\Dumps", "C:\\Dumps\\App"], "sddl_changed": True, "privileges": privileges}
+    assert again == {"created": [], "sddl_changed": False, "privileges": privileges}
     assert stat["sddl"] == wanted
     assert "ID" in parent["sddl"] and parent["sddl"].startswith("O:BAG:")
 
@@ -132,7 +133,7 @@ def test_dir_ensure_creates_parents_inheriting_and_sets_sddl(state_dir):
 def test_dir_ensure_without_sddl_inherits(state_dir):
     created, stat = data(state_dir, {"op": "dir_ensure", "path": "C:\\ProgramData\\Dumps", "sddl": None},
                          {"op": "path_stat", "path": "C:\\ProgramData\\Dumps"})
-    assert created == {"created": ["C:\\ProgramData\\Dumps"], "sddl_changed": False}
+    assert created == {"created": ["C:\\ProgramData\\Dumps"], "sddl_changed": False, "privileges": []}
     assert "(A;OICIID;FA;;;SY)" in stat["sddl"]
 
 

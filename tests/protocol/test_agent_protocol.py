@@ -29,6 +29,8 @@ KEY = ROOT + "\\" + RUN
 HOSTILE = "a';$(Remove-Item C: -Recurse)`\"b"  # no backslash: it separates key names
 FOLDER = "C:\\Windows\\Temp\\crashdump-test-" + RUN
 SDDL = "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+# An owner that is neither the agent's user nor Administrators: needs SeRestorePrivilege enabled.
+SYSTEM_OWNED = "O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 
 VALUES = [
     ("sz", "REG_SZ", "plain \u00e9t\u00e9 \u65e5\u672c"),
@@ -66,6 +68,12 @@ BATCHES = {
               {"op": "dir_remove", "path": FOLDER + "\\sub"},
               {"op": "dir_remove", "path": FOLDER},
               {"op": "path_stat", "path": FOLDER}],
+    "owner": [{"op": "dir_ensure", "path": FOLDER + "-owner", "sddl": SYSTEM_OWNED},
+              {"op": "path_stat", "path": FOLDER + "-owner"},
+              {"op": "dir_remove", "path": FOLDER + "-owner"}],
+    # Built-in accounts by SID: their names are localised.
+    "accounts": [{"op": "folder_probe", "value": [], "default": "%LOCALAPPDATA%\\CrashDumps",
+                  "accounts": ["S-1-5-18", "S-1-5-19", "s-1-5-20", "LocalSystem"], "process_names": []}],
     "host": [{"op": "os_facts"}, {"op": "service_state", "name": "WerSvc"},
              {"op": "service_state", "name": "no-such-service-" + RUN},
              {"op": "process_list", "names": ["no-such-image-%s.exe" % RUN]},
@@ -148,6 +156,15 @@ def test_every_operation(replies):
     assert files[4] == {"removed": False}
     assert files[5]["removed"] and files[6]["removed"]
     assert files[7]["exists"] is False
+
+    owner = [data(r) for r in replies["owner"]]
+    assert "SeRestorePrivilege" in owner[0]["privileges"] and owner[0]["sddl_changed"] is True
+    assert owner[1]["sddl"].startswith("O:SYG:SYD:P") and owner[2]["removed"]
+
+    probes = data(replies["accounts"][0])["accounts"]
+    assert [(p["exists"], p["sid"]) for p in probes] == [
+        (True, "S-1-5-18"), (True, "S-1-5-19"), (True, "S-1-5-20"), (False, None)]
+    assert all(p["account"] for p in probes[:3])
 
     host = replies["host"]
     facts = data(host[0])

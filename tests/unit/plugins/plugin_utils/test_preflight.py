@@ -81,7 +81,12 @@ def test_the_batch_reads_everything_once():
 
     named, _reads = _preflight.batch("app.exe", [], "nt authority\\system", "D:\\Dumps")
     assert named["folder"]["value"] == [] and named["folder"]["default"] == "D:\\Dumps"
-    assert named["folder"]["accounts"] == ["nt authority\\system", *_preflight.BUILTIN_ACCOUNTS[1:]]
+    # Built-in accounts travel by SID: their names are localised, and LocalSystem is no account name.
+    assert named["folder"]["accounts"] == ["S-1-5-18", "S-1-5-19", "S-1-5-20"] == list(_preflight.BUILTIN_ACCOUNTS)
+    for name in ("LocalService", "NT AUTHORITY\\LOCAL SERVICE", "s-1-5-19"):
+        assert _preflight.batch("app.exe", [], name, None)[0]["folder"]["accounts"] == ["S-1-5-19", "S-1-5-18",
+                                                                                         "S-1-5-20"]
+    assert _preflight.batch("app.exe", [], ".\\svc", None)[0]["folder"]["accounts"][0] == ".\\svc"
 
 
 def test_a_configured_host_has_nothing_to_report():

@@ -99,3 +99,15 @@ def test_a_file_in_the_way_and_unreadable_folders():
     assert acl.folder_access([unreadable], LS, True) == {"writable": None, "creatable": None, "checked": None,
                                                          "ace": None, "reason": "unreadable"}
     assert acl.folder_access([], LS, True)["writable"] is None
+
+
+def test_differences_compares_only_the_named_parts_by_meaning():
+    stored = "O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+    assert acl.differences(stored, "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;0x1f01ff;;;S-1-5-32-544)") == []
+    assert acl.differences(stored, "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)") == []
+    assert acl.differences(stored, "O:SYD:P(A;OICI;FA;;;SY)") == ["owner", "DACL"]
+    assert acl.differences(stored, "G:BA") == ["group"]
+    # Not protected: what the folder inherits does not count, the explicit ACEs must match.
+    inherited = "O:BAG:SYD:AI(A;OICI;FA;;;BU)(A;OICIID;FA;;;SY)"
+    assert acl.differences(inherited, "D:(A;OICI;FA;;;BU)") == []
+    assert acl.differences(inherited, "D:P(A;OICI;FA;;;BU)") == ["DACL"]

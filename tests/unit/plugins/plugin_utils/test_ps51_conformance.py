@@ -57,7 +57,7 @@ def _where(node: Node) -> str:
     return f"line {node.start_point[0] + 1}"
 
 
-def resolve_type(name: str) -> str | None:
+def resolve_type(name: str, known: dict[str, set[str]] = TYPES) -> str | None:
     """The table's full name for a type as PowerShell resolves it, or None."""
     name = name.strip().strip("'\"")
     name = re.sub(r"\[\]$", "", name)  # arrays of a known type
@@ -67,9 +67,22 @@ def resolve_type(name: str) -> str | None:
     if lower in ACCELERATORS:
         return ACCELERATORS[lower]
     for candidate in (lower, "system." + lower):  # PowerShell tries System. too
-        if candidate in TYPES:
-            return next(full for full in TABLE["types"] if full.lower() == candidate)
+        if candidate in known:
+            return next((full for full in TABLE["types"] if full.lower() == candidate), candidate)
     return None
+
+
+def _compiled_types(text: str) -> dict[str, set[str]]:
+    """Public types and public static members of the C# the script compiles itself
+    (Add-Type -TypeDefinition): they exist once Add-Type has run."""
+    types = {}
+    static_member = re.compile(r"public\s+static\s+[\w?<>\[\], ]+?\s+(\w+)\s*\(")
+    for block in re.findall(r"@'\n(.*?)\n'@", text, flags=re.S):
+        namespace = re.search(r"^\s*namespace\s+([\w.]+)", block, flags=re.M)
+        for match in re.finditer(r"public\s+(?:static\s+|sealed\s+)*(?:class|struct|enum)\s+(\w+)", block):
+            full = ((namespace.group(1) + ".") if namespace else "") + match.group(1)
+            types[full.lower()] = {m.lower() for m in static_member.findall(block)}
+    return types
 
 
 def _generic_arguments(name: str) -> list[str]:
@@ -79,12 +92,12 @@ def _generic_arguments(name: str) -> list[str]:
     return [part.strip().strip("[]") for part in match.group(1).split(",")]
 
 
-def _type_problems(where: str, name: str) -> list[str]:
+def _type_problems(where: str, name: str, known: dict[str, set[str]]) -> list[str]:
     problems = []
-    if resolve_type(name) is None:
+    if resolve_type(name, known) is None:
         problems.append(f"{where}: type {name} is not in the 5.1 / .NET 4.5 table")
     for argument in _generic_arguments(name):
-        problems.extend(_type_problems(where, argument))
+        problems.extend(_type_problems(where, argument, known))
     return problems
 
 
@@ -138,7 +151,8 @@ def _variable_problems(tree) -> list[str]:
     ]
 
 
-def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str]]) -> list[str]:
+def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str]],
+                      known: dict[str, set[str]]) -> list[str]:
     name_node = node.children[0]
     if name_node.type != "command_name":
         return []  # `& $scriptblock` and the like: nothing to look up
@@ -173,15 +187,15 @@ def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str
             following = [c for c in children[index + 1 :] if c.type != "command_argument_sep"]
             if following and following[0].type in ("generic_token", "array_literal_expression"):
                 if "$" not in following[0].text.decode():
-                    problems.extend(_type_problems(_where(child), following[0].text.decode()))
+                    problems.extend(_type_problems(_where(child), following[0].text.decode(), known))
     if lower == "new-object":
         positional = [c for c in children if c.type not in ("command_argument_sep",)]
         if positional and positional[0].type == "generic_token":
-            problems.extend(_type_problems(_where(node), positional[0].text.decode()))
+            problems.extend(_type_problems(_where(node), positional[0].text.decode(), known))
     return problems
 
 
-def _static_member_problems(node: Node) -> list[str]:
+def _static_member_problems(node: Node, known: dict[str, set[str]]) -> list[str]:
     children = node.children
     problems = []
     for index, child in enumerate(children[:-1]):
@@ -189,12 +203,12 @@ def _static_member_problems(node: Node) -> list[str]:
             continue
         type_text = children[index - 1].text.decode()[1:-1]
         member = children[index + 1].text.decode()
-        full = resolve_type(type_text)
+        full = resolve_type(type_text, known)
         if full is None:
             continue  # reported as an unknown type already
-        if full.lower() not in TYPES:
+        if full.lower() not in known:
             problems.append(f"{_where(node)}: [{type_text}] ({full}) has no member list in the table for ::{member}")
-        elif member.lower() not in TYPES[full.lower()]:
+        elif member.lower() not in known[full.lower()]:
             problems.append(f"{_where(node)}: [{type_text}]::{member} is not a member of {full} in the table")
     return problems
 
@@ -209,6 +223,7 @@ def conformance_problems(source: bytes) -> list[str]:
         if child.type == "function_name"
     }
     splats = _splat_keys(tree)
+    known = {**TYPES, **_compiled_types(source.decode("utf-8", "replace"))}
     problems = _variable_problems(tree)
     for node in _walk(tree.root_node):
         if node.is_error or node.is_missing:
@@ -217,13 +232,13 @@ def conformance_problems(source: bytes) -> list[str]:
         elif node.type in PS7_NODE_TYPES:
             problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_NODE_TYPES[node.type]}")
         elif node.type == "command":
-            problems.extend(_command_problems(node, functions, splats))
+            problems.extend(_command_problems(node, functions, splats, known))
         elif node.type == "type_literal":
             name = node.text.decode()[1:-1]
             if name.lower() not in SYNTAX_TYPE_LITERALS:
-                problems.extend(_type_problems(_where(node), name))
+                problems.extend(_type_problems(_where(node), name, known))
         elif any(child.type == "::" for child in node.children):
-            problems.extend(_static_member_problems(node))
+            problems.extend(_static_member_problems(node, known))
     return problems
 
 
@@ -317,3 +332,13 @@ def test_powershell_conforms_to_51(path):
     problems = conformance_problems(path.read_bytes())
     rel = path.relative_to(ROOT)
     assert not problems, "\n".join(f"{rel}: {p}" for p in problems)
+
+
+def test_types_the_script_compiles_are_known_with_their_static_members_only():
+    source = ("$s = @'\nnamespace N\n{\n    public static class T\n    {\n"
+              "        public static bool? Set(string name) { return null; }\n    }\n}\n'@\n"
+              "Add-Type -TypeDefinition $s\n$a = [N.T]::Set('x')\n$b = [N.T]::Missing('x')\n$c = [N.U]::Set('x')\n")
+    problems = conformance_problems(source.encode())
+    assert [p for p in problems if "Set" in p and "N.T" in p] == []
+    assert any("Missing" in p for p in problems)
+    assert any("N.U" in p for p in problems)
