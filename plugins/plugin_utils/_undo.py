@@ -4,12 +4,12 @@
 
 Before a module changes anything it writes, in the same apply batch and first,
 a record of every value it is about to touch (its prior type and data, or its
-absence, and what it writes there), every key and folder it is about to create. The records live on the
-host as REG_SZ JSON values under ``HKLM\\SOFTWARE\\crashdump.windows\\Undo``
-(64-bit view), one per module and scope, so any controller can undo. A
-restore puts back exactly those values, deletes the created keys only when
-they are empty, and forgets the record last: a restore cut short is finished
-by running it again.
+absence, and what it writes there), every key and folder it is about to
+create. The records live on the host as REG_SZ JSON values under
+``HKLM\\SOFTWARE\\crashdump.windows\\Undo`` (64-bit view), one per module and
+scope, so any controller can undo. A restore puts back exactly those values,
+deletes the created keys only when they are empty, and forgets the record
+last: a restore cut short is finished by running it again.
 
 A value someone else changed after the module wrote it (drift) is not ours to
 erase: undo keeps it, or for a value of flag bits only those bits, and reports
@@ -188,7 +188,10 @@ class ChangeSet:
         return result
 
     def set_value(self, key, view, name, value, remember=True):
-        """Make ``name`` hold ``value`` (None: absent)."""
+        """Make ``name`` hold ``value`` (None: absent); a value the record holds notes it as written.
+
+        With ``remember`` the record also gets the value's prior, if it has none yet.
+        """
         self._touch(key, view)
         state = self.snapshot.state(key, view)
         current = state.value(name) if state.exists else None
