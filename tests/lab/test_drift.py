@@ -106,3 +106,28 @@ def test_record_without_written_data_restores_as_before_and_says_so(lab):
     assert drift_of(run) == []
     assert "older version of crashdump.windows: changes made since by others cannot be told apart" in " ".join(
         (run.stdout + run.stderr).split())
+
+
+def test_gflags_module_keeps_page_heap_bits_someone_added(lab):
+    """PageHeapFlags as GlobalFlag: only the bits the module set go; a type someone chose stays with theirs."""
+    lab.host("win")
+    start = lab.registry("win")
+    lab.play("- crashdump.windows.gflags: {image: netsh.exe, page_heap: full}")
+    with open_host(str(lab.state_dir), "win") as h:
+        h.registry.set_value(IFEO + "\\netsh.exe", 64, "PageHeapFlags", "REG_SZ", "0x13")
+        h.registry.set_value(IFEO + "\\netsh.exe", 64, "GlobalFlag", "REG_DWORD", 0x02000010)
+    undo = "- crashdump.windows.gflags: {image: netsh.exe, state: absent%s}"
+    check = lab.play(undo % "", "--check", "--diff")
+    run = lab.play(undo % "")
+    assert check.results[0][1]["drift"] == run.results[0][1]["drift"]
+    assert sorted(d["name"] for d in run.results[0][1]["drift"]) == ["GlobalFlag", "PageHeapFlags"]
+    assert '+"PageHeapFlags"=REG_SZ:"0x10"' in check.stdout and '+"GlobalFlag"=REG_DWORD:16 (0x10)' in check.stdout
+    assert lab.registry("win")[IFEO + "\\netsh.exe"]["values"] == {
+        "GlobalFlag": {"type": "REG_DWORD", "data": 0x10}, "PageHeapFlags": {"type": "REG_SZ", "data": "0x10"}}
+    assert run.results[0][1]["undo_record"] is False
+    # Enabled again over that state, even a forced undo gives back exactly what this enable found.
+    lab.play("- crashdump.windows.gflags: {image: netsh.exe, page_heap: full}")
+    lab.play(undo % ", force: true")
+    assert lab.registry("win")[IFEO + "\\netsh.exe"]["values"] == {
+        "GlobalFlag": {"type": "REG_DWORD", "data": 0x10}, "PageHeapFlags": {"type": "REG_SZ", "data": "0x10"}}
+    assert IFEO + "\\netsh.exe" not in start
