@@ -14,7 +14,13 @@ from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import
     read_op,
     same_value,
 )
-from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import ChangeSet, Journal, journal_read_ops
+from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import (
+    UNCHECKED_WARNING,
+    ChangeSet,
+    Journal,
+    drift_warning,
+    journal_read_ops,
+)
 
 RECORD_PREFIX = "gflags/"
 # IFEO is shared between the WOW64 views since Windows 7: native view only.
@@ -35,6 +41,7 @@ class ActionModule(WindowsAgentAction):
         state=dict(type="str", default="present", choices=["present", "absent"]),
         page_heap=dict(type="str", choices=list(_gflags.PAGE_HEAP_MODES)),
         allow_sensitive_image=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
     )
 
     def validate(self, args):
@@ -46,6 +53,8 @@ class ActionModule(WindowsAgentAction):
             args["mask"] = _gflags.flags_mask(args["flags"])
         except _gflags.FlagError as e:
             raise ModuleFailure("flags: %s" % e) from None
+        if args["force"] and args["state"] != "absent":
+            raise ModuleFailure("force only applies with state=absent")
         if args["state"] == "absent" and args["page_heap"] is not None:
             raise ModuleFailure("page_heap only applies with state=present; page_heap=off turns page heap off")
         if args["page_heap"] is not None and args["mask"] & _gflags.HPA:
@@ -67,13 +76,18 @@ class ActionModule(WindowsAgentAction):
         journal = Journal(snap)
         record = journal.record(RECORD_PREFIX + image)
         before = _reading(snap, key)
-        cs = ChangeSet(snap, record, _gflags.IFEO_KEY)
+        cs = ChangeSet(snap, record, _gflags.IFEO_KEY, merge=_gflags.undo_bits)
+        restored = False
         if args["state"] == "present":
             self._plan_present(cs, key, args, before)
         else:
-            self._plan_absent(cs, key, args, before, journal)
+            restored = self._plan_absent(cs, key, args, before, journal)
         keeps_record = journal.has(record.name)
-        if keeps_record or cs.ops:
+        if restored:
+            # What was ours is undone; what others changed since is theirs.
+            journal.forget(record.name)
+            keeps_record = False
+        elif keeps_record or cs.ops:
             keeps_record = self._finish(cs, journal)
 
         apply_ops = journal.save_ops() + cs.ops + journal.forget_ops()
@@ -82,6 +96,10 @@ class ActionModule(WindowsAgentAction):
             self.apply_batch(apply_ops)
 
         after = _reading(snap, key)
+        for drift in cs.drift:
+            self.warn(drift_warning(drift))
+        if cs.unchecked:
+            self.warn(UNCHECKED_WARNING % record.name)
         self._warn_environment(snap, key, image, before, after)
         effective_change = (before["global_flag"], before["page_heap_flags"]) != \
             (after["global_flag"], after["page_heap_flags"])
@@ -94,6 +112,7 @@ class ActionModule(WindowsAgentAction):
             "processes": processes,
             "debugger": _debugger(snap, key),
             "undo_record": keeps_record,
+            "drift": cs.drift,
         }
         if self.diff_mode:
             result["diff"] = {"before": format_keys(cs.before), "after": format_keys(cs.after()),
@@ -116,14 +135,18 @@ class ActionModule(WindowsAgentAction):
                         _gflags.format_page_heap_flags)
 
     def _plan_absent(self, cs, key, args, before, journal):
+        """Plan state=absent; True when it is the undo of the whole record."""
         mask = before["mask"] & ~args["mask"]
-        prior = _prior(cs.record, key, _gflags.GLOBAL_FLAG)
+        entry = cs.record.entry(key, VIEW, _gflags.GLOBAL_FLAG)
+        undone = _NOT_REMEMBERED if entry is None else \
+            cs.undo_target(entry, before["values"][_gflags.GLOBAL_FLAG], args["force"])[0]
         if journal.has(cs.record.name) and (
-                not args["mask"] or (prior is not _NOT_REMEMBERED and _number_or_error(_mask, prior) == mask)):
-            # Back to the flags the image had before us: undo everything we
-            # did, PageHeapFlags included, exactly.
-            cs.restore()
-        elif args["mask"]:
+                not args["mask"] or (undone is not _NOT_REMEMBERED and _number_or_error(_mask, undone) == mask)):
+            # The flags asked to go are exactly ours: undo everything we did,
+            # PageHeapFlags included, keeping what others changed since.
+            cs.restore(args["force"])
+            return True
+        if args["mask"]:
             # Clearing is no change of ours to undo: it adds no prior to the record.
             _set_number(cs, key, _gflags.GLOBAL_FLAG, mask, _mask, _gflags.format_global_flag, remember=False)
         else:

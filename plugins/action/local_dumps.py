@@ -12,9 +12,11 @@ from ansible_collections.crashdump.windows.plugins.plugin_utils._image import im
 from ansible_collections.crashdump.windows.plugins.plugin_utils._preflight_acl import SddlError, differences
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot, fold, format_keys, read_op
 from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import (
+    UNCHECKED_WARNING,
     ChangeSet,
     Journal,
     chain_read_ops,
+    drift_warning,
     journal_read_ops,
 )
 
@@ -80,6 +82,7 @@ class ActionModule(WindowsAgentAction):
         allow_sensitive_image=dict(type="bool", default=False),
         allow_global_full_dump=dict(type="bool", default=False),
         unrecorded=dict(type="str", default="remove", choices=["remove", "keep"]),
+        force=dict(type="bool", default=False),
     )
 
     def validate(self, args):
@@ -89,6 +92,8 @@ class ActionModule(WindowsAgentAction):
         if refusal:
             raise ModuleFailure(refusal)
         values = ("dump_folder", "dump_count", "dump_type", "custom_dump_flags", "create_folder")
+        if args["force"] and args["state"] != "absent":
+            raise ModuleFailure("force only applies with state=absent")
         if args["state"] == "absent":
             given = [v for v in values if args[v] is not None]
             if given:
@@ -179,8 +184,7 @@ class ActionModule(WindowsAgentAction):
             if folder_ops and not any(cs.record is record and cs.ops for cs in changesets):
                 journal.save(record)
         else:
-            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"],
-                                                       host_views)
+            changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args, host_views)
 
         reg_ops = [op for cs in changesets for op in cs.ops]
         # A folder that cannot be created stops the batch before the registry changes.
@@ -196,6 +200,13 @@ class ActionModule(WindowsAgentAction):
             for message in folder_result.pop("warnings", []):
                 self.warn(message)
 
+        drift = [d for cs in changesets for d in cs.drift]
+        for entry in drift:
+            self.warn(drift_warning(entry))
+        for cs in changesets:
+            if cs.unchecked:
+                self.warn(UNCHECKED_WARNING % cs.record.name)
+        result["drift"] = drift
         self._warn_environment(snap, service, host_views)
         result.update(self._report(args, snap, facts, key, before_values, changesets, folder_result))
         if self.diff_mode:
@@ -260,16 +271,16 @@ class ActionModule(WindowsAgentAction):
                       % (folder, ", ".join(differ), current, wanted))
         return report
 
-    def _plan_absent(self, exe, snap, journal, record, guard, unrecorded, host_views):
+    def _plan_absent(self, exe, snap, journal, record, guard, args, host_views):
         key = _wer.image_key(exe)
         changesets, folder_ops = [], []
         if journal.has(record.name):
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
-            cs.restore()
+            cs.restore(args["force"])
             changesets.append(cs)
             folder_ops = [{"op": "dir_remove", "path": d} for d in reversed(record.dirs)]
             journal.forget(record.name)
-        elif unrecorded == "remove":
+        elif args["unrecorded"] == "remove":
             # Configured by hand: remove only the values this module manages.
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
             for view in host_views:
@@ -282,7 +293,7 @@ class ActionModule(WindowsAgentAction):
                   if fold(n) not in (fold(record.name), fold(GUARD_RECORD))]
         if exe is not None and journal.has(GUARD_RECORD) and not others:
             cs = ChangeSet(snap, guard, _wer.SOFTWARE)
-            cs.restore()
+            cs.restore(args["force"])
             changesets.append(cs)
             journal.forget(GUARD_RECORD)
         return changesets, folder_ops

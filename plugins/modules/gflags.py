@@ -23,6 +23,11 @@ description:
     type and data (or absence) of each value it touches and whether it created the image key. Whenever the values
     come back to those priors the record is forgotten and the image key, if this module created it and it is empty,
     is deleted.
+  - The record also holds what the module wrote. Undo clears only the bits this module set and gives back only
+    those it cleared; a bit someone else changed since (C(+ust) added by hand) is kept, and so is the image key
+    holding it, and reported in RV(drift) and a warning, unless O(force=true). When the bits come back to the
+    prior number, the prior value comes back exactly (type, spelling or absence). Records in the older format
+    (version 1) hold no written data, so their restore cannot see such changes, replaces them as before, and says so.
 options:
   image:
     description:
@@ -75,6 +80,13 @@ options:
     choices: [full, standard, "off"]
   allow_sensitive_image:
     description: Allow the sensitive system images listed under O(image).
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=absent), also restore values someone else changed after this module wrote them.
+      - By default such a value is kept (of C(GlobalFlag) and C(PageHeapFlags), the bits changed) and reported in
+        RV(drift).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -159,6 +171,18 @@ debugger:
   description: The C(Debugger) value of the image key, when one is set (see the notes), else null.
   returned: always
   type: str
+drift:
+  description:
+    - The values O(state=absent) found changed by someone else since this module wrote them (another type or
+      data, or deleted). Each is kept as it is (C(kept=true)), or with O(force=true) restored to its prior
+      (C(kept=false)); a warning names each. Empty when nothing changed, or when nothing was restored.
+    - C(written) is what this module wrote, C(current) what the host held (null when absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"key": "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\netsh.exe",
+            "view": 64, "name": "GlobalFlag", "written": {"type": "REG_SZ", "data": "0x02000000"},
+            "current": {"type": "REG_SZ", "data": "0x02001000"}, "kept": true}]
 undo_record:
   description: Whether a record of this module's changes to the image remains on the host after the task.
   returned: always

@@ -15,6 +15,10 @@ description:
   - Before changing anything it records on the host, under C(HKLM\\SOFTWARE\\crashdump.windows\\Undo), each value
     it will touch (type and data, or absence) and each key and folder it will create. O(state=absent) restores
     exactly that, deletes only keys it created that are empty, and forgets the record.
+  - The record also holds what the module wrote. A value someone else changed since (DumpCount 10 made 20 by
+    hand) is theirs; O(state=absent) keeps it, with the key holding it, and reports it in RV(drift) and a warning,
+    unless O(force=true). Records in the older format (version 1) hold no written data, so their restore cannot
+    see such changes, replaces them as before, and says so in a warning.
   - Without such a record (LocalDumps configured by hand, or already restored), O(state=absent) removes only
     C(DumpFolder), C(DumpCount), C(DumpType) and C(CustomDumpFlags) from the image key, and the key if that leaves
     it empty; with O(unrecorded=keep) it leaves them.
@@ -115,6 +119,12 @@ options:
     type: str
     choices: [remove, keep]
     default: remove
+  force:
+    description:
+      - With O(state=absent), also restore values someone else changed after this module wrote them.
+      - By default such a value is kept and reported in RV(drift).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - crashdump.windows.attributes
 notes:
@@ -186,6 +196,18 @@ account_dump_folder:
   returned: always
   type: str
   sample: C:\Windows\System32\config\systemprofile\AppData\Local\CrashDumps
+drift:
+  description:
+    - The values O(state=absent) found changed by someone else since this module wrote them (another type or
+      data, or deleted). Each is kept as it is (C(kept=true)), or with O(force=true) restored to its prior
+      (C(kept=false)); a warning names each. Empty when nothing changed, or when nothing was restored.
+    - C(written) is what this module wrote, C(current) what the host held (null when absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"key": "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps\\netsh.exe",
+            "view": 64, "name": "DumpCount", "written": {"type": "REG_DWORD", "data": 10},
+            "current": {"type": "REG_DWORD", "data": 20}, "kept": true}]
 folder:
   description:
     - The dump folder, when O(create_folder) applies or the module removed folders; empty otherwise.

@@ -167,3 +167,26 @@ def page_heap_mode(mask, page_heap_flags):
     if page_heap_flags is None:
         return "default"
     return "full" if page_heap_flags & PAGE_HEAP_FULL else "standard"
+
+
+def undo_bits(name, prior, written, current):
+    """What undo keeps of GlobalFlag or PageHeapFlags when someone changed it after we wrote it.
+
+    Each bit someone changed since stays as they left it; every other bit goes
+    back to its prior. The prior value itself (type, spelling or absence)
+    comes back when that gives its number (absent counts as 0); else the
+    bits are written in the current value's type. A value deleted or created
+    by someone else, or not a number, is kept whole.
+    """
+    if written is None or current is None:
+        return current
+    try:
+        before, ours, now = parse_number(prior) or 0, parse_number(written), parse_number(current)
+    except ValueError:
+        return current
+    changed = now ^ ours
+    kept = (now & changed) | (before & ~changed)
+    if kept == before:
+        return prior
+    formatter = format_page_heap_flags if name.casefold() == PAGE_HEAP_FLAGS.casefold() else format_global_flag
+    return number_value(kept, current, formatter)

@@ -78,12 +78,17 @@ def same_value(a, b):
     return a["type"] == b["type"] and a["data"] == b["data"]
 
 
-def format_value(name, value):
-    """One line in the style of a .reg export, for diffs and messages."""
+def format_data(value):
+    """A value's type and data as a .reg export shows them, for diffs and messages."""
     shown = json.dumps(value["data"], ensure_ascii=False)
     if value["type"] in ("REG_DWORD", "REG_QWORD"):
         shown = "%d (0x%x)" % (value["data"], value["data"])
-    return '"%s"=%s:%s' % (name or "@", value["type"], shown)
+    return "%s:%s" % (value["type"], shown)
+
+
+def format_value(name, value):
+    """One line in the style of a .reg export, for diffs and messages."""
+    return '"%s"=%s' % (name or "@", format_data(value))
 
 
 def format_keys(entries):

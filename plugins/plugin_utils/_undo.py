@@ -4,12 +4,17 @@
 
 Before a module changes anything it writes, in the same apply batch and first,
 a record of every value it is about to touch (its prior type and data, or its
-absence), every key and folder it is about to create. The records live on the
-host as REG_SZ JSON values under ``HKLM\\SOFTWARE\\crashdump.windows\\Undo``
-(64-bit view), one per module and scope, so any controller can undo. A
-restore puts back exactly those values, deletes the created keys only when
-they are empty, and forgets the record last: a restore cut short is finished
-by running it again.
+absence, and what it writes there), every key and folder it is about to
+create. The records live on the host as REG_SZ JSON values under
+``HKLM\\SOFTWARE\\crashdump.windows\\Undo`` (64-bit view), one per module and
+scope, so any controller can undo. A restore puts back exactly those values,
+deletes the created keys only when they are empty, and forgets the record
+last: a restore cut short is finished by running it again.
+
+A value someone else changed after the module wrote it (drift) is not ours to
+erase: undo keeps it, or for a value of flag bits only those bits, and reports
+it; ``force`` restores the prior anyway. Records of version 1 hold no written
+data, so their restore cannot see drift and says so.
 
 Planning works on a Snapshot of what the read batch saw, updated as
 operations are planned, so later steps see the effect of earlier ones.
@@ -20,12 +25,13 @@ from __future__ import annotations
 import copy
 import json
 
-from ._registry import chain, fold, parent_of, same_value
+from ._registry import chain, fold, format_data, parent_of, same_value
 
 JOURNAL_ROOT = "HKLM\\SOFTWARE\\crashdump.windows"
 JOURNAL_KEY = JOURNAL_ROOT + "\\Undo"
 JOURNAL_VIEW = 64
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def journal_read_ops():
@@ -38,13 +44,13 @@ class Record:
     def __init__(self, name, keys=None, values=None, dirs=None):
         self.name = name
         self.keys = keys or []          # [{"key", "view"}] created by us, outermost first
-        self.values = values or []      # [{"key", "view", "name", "prior"}]
+        self.values = values or []      # [{"key", "view", "name", "prior", "written"}]
         self.dirs = dirs or []          # [path] created by us, outermost first
 
     @classmethod
     def from_json(cls, name, text):
         data = json.loads(text)
-        if data.get("version") != RECORD_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError("unsupported undo record version %r" % data.get("version"))
         return cls(name, data.get("keys"), data.get("values"), data.get("dirs"))
 
@@ -52,12 +58,13 @@ class Record:
         return json.dumps({"version": RECORD_VERSION, "keys": self.keys, "values": self.values,
                            "dirs": self.dirs}, sort_keys=True, separators=(",", ":"))
 
-    def remembers_value(self, key, view, name):
-        return any(fold(v["key"]) == fold(key) and v["view"] == view and fold(v["name"]) == fold(name)
-                   for v in self.values)
+    def entry(self, key, view, name):
+        """The remembered value ``name``, or None."""
+        return next((v for v in self.values
+                     if fold(v["key"]) == fold(key) and v["view"] == view and fold(v["name"]) == fold(name)), None)
 
     def remember_value(self, key, view, name, prior):
-        if not self.remembers_value(key, view, name):
+        if self.entry(key, view, name) is None:
             self.values.append({"key": key, "view": view, "name": name, "prior": prior})
 
     def remember_key(self, key, view):
@@ -130,15 +137,40 @@ class Journal:
         return ops
 
 
-class ChangeSet:
-    """Plans registry changes for one record on a snapshot, remembering priors."""
+def keep_current(_name, _prior, _written, current):
+    """Drift in a plain value: someone else's data is kept whole."""
+    return current
 
-    def __init__(self, snapshot, record, root):
+
+def drift_warning(drift):
+    """The warning for one drift entry of a restore."""
+    shown = {k: "absent" if drift[k] is None else format_data(drift[k]) for k in ("written", "current")}
+    return "%s\\%s was changed since crashdump.windows wrote it (%s-bit view; wrote %s, now %s): %s" % (
+        drift["key"], drift["name"], drift["view"], shown["written"], shown["current"],
+        "overwritten with the prior value, as force=true asks" if not drift["kept"] else
+        "someone else's change is kept; force=true restores the value from before crashdump.windows")
+
+
+UNCHECKED_WARNING = ("the undo record %s was written by an older version of crashdump.windows: changes made since by "
+                     "others cannot be told apart and are replaced by the values from before it")
+
+
+class ChangeSet:
+    """Plans registry changes for one record on a snapshot, remembering priors and what it writes.
+
+    ``merge(name, prior, written, current)`` says what undo keeps of a value
+    someone changed after we wrote it; keep_current keeps it whole.
+    """
+
+    def __init__(self, snapshot, record, root, merge=keep_current):
         self.snapshot = snapshot
         self.record = record
         self.root = root
+        self.merge = merge
         self.ops = []
         self.before = {}   # (key, view) -> {name: value} or None, at first touch
+        self.drift = []    # values restore kept (or forced) though someone changed them since we wrote them
+        self.unchecked = False  # restore met values whose written data the record lacks
 
     def _touch(self, key, view):
         ident = (key, view)
@@ -156,7 +188,10 @@ class ChangeSet:
         return result
 
     def set_value(self, key, view, name, value, remember=True):
-        """Make ``name`` hold ``value`` (None: absent)."""
+        """Make ``name`` hold ``value`` (None: absent); a value the record holds notes it as written.
+
+        With ``remember`` the record also gets the value's prior, if it has none yet.
+        """
         self._touch(key, view)
         state = self.snapshot.state(key, view)
         current = state.value(name) if state.exists else None
@@ -164,6 +199,12 @@ class ChangeSet:
             return
         if remember:
             self.record.remember_value(key, view, name, current)
+        entry = self.record.entry(key, view, name)
+        if entry is not None:
+            if remember:
+                # Overwriting someone else's change: undo gives back what it would have kept.
+                entry["prior"] = self.undo_target(entry, current, force=False)[0]
+            entry["written"] = value
         if value is None:
             self.ops.append({"op": "reg_delete_value", "key": key, "view": view, "name": name})
             del state.values[fold(name)]
@@ -206,10 +247,31 @@ class ChangeSet:
         if parent and fold(parent) != fold(self.root):
             self.snapshot.state(parent, view).subkeys.pop(fold(key.rsplit("\\", 1)[1]), None)
 
-    def restore(self):
-        """Put back every remembered value, then delete the keys we created if empty."""
+    def undo_target(self, entry, current, force):
+        """(what undoing ``entry`` writes now, its drift entry or None).
+
+        The prior comes back where the value still holds what we wrote (or the
+        record cannot tell); else what ``merge`` keeps of the change, unless
+        ``force``.
+        """
+        if "written" not in entry or same_value(current, entry["written"]):
+            return entry["prior"], None
+        kept = self.merge(entry["name"], entry["prior"], entry["written"], current)
+        if same_value(kept, entry["prior"]):
+            return entry["prior"], None
+        drift = {"key": entry["key"], "view": entry["view"], "name": entry["name"], "written": entry["written"],
+                 "current": current, "kept": not force}
+        return (entry["prior"] if force else kept), drift
+
+    def restore(self, force=False):
+        """Undo every remembered value (see undo_target), then delete the keys we created if empty."""
         for v in self.record.values:
-            self.set_value(v["key"], v["view"], v["name"], v["prior"], remember=False)
+            state = self.snapshot.state(v["key"], v["view"])
+            target, drift = self.undo_target(v, state.value(v["name"]) if state.exists else None, force)
+            self.unchecked = self.unchecked or "written" not in v
+            if drift:
+                self.drift.append(drift)
+            self.set_value(v["key"], v["view"], v["name"], target, remember=False)
         for k in reversed(self.record.keys):
             self.delete_key_if_empty(k["key"], k["view"])
 
