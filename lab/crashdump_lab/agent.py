@@ -482,7 +482,8 @@ def _image_files(host, a):
         if only_existing and not _executable(host, path)["exists"]:
             return
         entry = found.setdefault(winpath.fold(path), {"path": path, "sources": []})
-        entry["sources"].append(source)
+        if source not in entry["sources"]:  # both registry views read the shared App Paths key
+            entry["sources"].append(source)
 
     root = state["env"]["SystemRoot"]
     add(root + "\\System32\\" + name, "system32", only_existing=True)

@@ -5,29 +5,19 @@ to ``{"values": {name: {"type", "data"}}}``; data is kept in the agent
 protocol's encoding. Key and value names keep the case they were created
 with and are looked up case-insensitively.
 
-View 64 is the native registry. View 32 on a 64-bit host sees
-``HKLM\\SOFTWARE\\X`` at ``HKLM\\SOFTWARE\\Wow6432Node\\X``, except for the
-keys WOW64 shares between the views (SHARED_KEYS). On an x86 host both views
-are the native one.
+View 64 is the native registry. View 32 on a 64-bit host sees the keys the
+WOW64 registry redirector redirects at their Wow6432Node copy and the keys it
+shares at their native path (wow64.py has Microsoft's table). On an x86 host
+both views are the native one.
 """
 
 from __future__ import annotations
 
 import re
 
-from . import errors
+from . import errors, wow64
 
-# Keys below HKLM\SOFTWARE that both views see at the native path (Microsoft,
-# "Registry Keys Affected by WOW64", Windows 7 / 2008 R2 and later). Only the
-# entries the collection meets are listed; every other SOFTWARE key is redirected.
-SHARED_KEYS = (
-    "Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options",
-    "Microsoft\\Windows NT\\CurrentVersion\\ProfileList",
-    "Microsoft\\Windows NT\\CurrentVersion\\Time Zones",
-    "Microsoft\\SystemCertificates",
-    "Policies",
-)
-WOW_NODE = "Wow6432Node"
+WOW_NODE = wow64.NODE
 HIVES = {"HKLM": "HKLM", "HKEY_LOCAL_MACHINE": "HKLM", "HKU": "HKU", "HKEY_USERS": "HKU",
          "HKCU": "HKCU", "HKEY_CURRENT_USER": "HKCU", "HKCR": "HKCR", "HKEY_CLASSES_ROOT": "HKCR"}
 # The hives the agent protocol accepts.
@@ -94,10 +84,8 @@ class Registry:
             parts = self._hkcu.split("\\") + parts[1:]
         elif parts[0] == "HKCR":
             parts = ["HKLM", "SOFTWARE", "Classes"] + parts[1:]
-        if view == 32 and self._is_64bit and parts[0] == "HKLM" and len(parts) > 1 and fold(parts[1]) == "software":
-            rest = parts[2:]
-            if not (rest and fold(rest[0]) == fold(WOW_NODE)) and not _shared(rest):
-                parts = parts[:2] + [WOW_NODE] + rest
+        if view == 32 and self._is_64bit:
+            parts = wow64.redirect(parts)
         return parts
 
     def _real(self, parts):
@@ -114,12 +102,14 @@ class Registry:
         real = self._real(parts)
         names = self._children(real) if real else []
         if view == 32 and self._is_64bit:
-            # A shared key appears under its 32-bit parent although it lives natively.
-            logical = split_key(key)
-            for shared in SHARED_KEYS:
-                sp = ["HKLM", "SOFTWARE"] + shared.split("\\")
-                if [fold(p) for p in sp[:-1]] == [fold(p) for p in logical] and self._real(sp):
-                    names.append(self._real(sp).rsplit("\\", 1)[1])
+            # A key the other rule applies to can show under a parent whose physical copy lacks it
+            # (App Paths, shared, under the redirected CurrentVersion), and a name the physical
+            # parent has can be missing from this view (CLSID, redirected, under the shared Classes).
+            native = [fold(x) for x in self.physical(key, 64)]
+            depth = len(native)
+            names += [p.split("\\")[depth] for p in wow64.LISTED
+                      if p.count("\\") >= depth and [fold(x) for x in p.split("\\")[:depth]] == native]
+            names = [n for n in names if self.exists(key.rstrip("\\") + "\\" + n, view)]
         return sorted(set(names), key=fold)
 
     # -- reading ----------------------------------------------------------
@@ -198,11 +188,6 @@ class Registry:
         del self._keys[real]
         del self._index[fold(real)]
         return True, None
-
-
-def _shared(rest):
-    folded = [fold(p) for p in rest]
-    return any(folded[:len(s)] == s for s in (fold(k).split("\\") for k in SHARED_KEYS))
 
 
 def _find(values, name):

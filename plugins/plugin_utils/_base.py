@@ -20,7 +20,6 @@ from ansible.plugins.action import ActionBase
 
 from ._agent import OperationError, check_results, execute_batch
 
-
 BECOME_REFUSED = ("become is not supported (become_method %s, become_user %s): the collection's agent runs as the "
                   "account the connection logs on with, so connect as an administrator and set become: false "
                   "for this task")

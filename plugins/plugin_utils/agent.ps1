@@ -1380,7 +1380,8 @@ function Add-ImageFileSource {
         $Found[$identity] = [ordered]@{ path = $Path; sources = (New-Object System.Collections.Generic.List[object]) }
         $Order.Add($identity)
     }
-    $Found[$identity]['sources'].Add($Source)
+    # App Paths is shared between the registry views since Windows 7: both reads find the same entry.
+    if (-not $Found[$identity]['sources'].Contains($Source)) { $Found[$identity]['sources'].Add($Source) }
 }
 
 function Invoke-ImageFiles {

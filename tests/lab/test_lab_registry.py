@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crashdump_lab import default_state, errors, registry
+from crashdump_lab import default_state, errors, registry, wow64
 from crashdump_lab.registry import Registry
 
 IFEO = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options"
@@ -59,7 +59,56 @@ def test_ifeo_is_shared_between_views(reg64):
 
 
 def test_shared_list_is_the_one_place():
-    assert any(k.endswith("Image File Execution Options") for k in registry.SHARED_KEYS)
+    assert any(k.endswith("Image File Execution Options") for k in wow64.LISTED)
+
+
+# Microsoft, "Registry Keys Affected by WOW64", Windows 7 / 2008 R2 and newer (lab/crashdump_lab/wow64.py).
+APP_PATHS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\App Paths"
+
+
+def test_the_table_has_every_row_of_the_page():
+    # The page's 58 HKEY_LOCAL_MACHINE rows, less the hive root itself.
+    assert len(wow64.LISTED) == 57
+    assert APP_PATHS in wow64.LISTED
+
+
+def test_app_paths_is_shared_since_windows_7(reg64):
+    reg64.create(APP_PATHS + "\\app.exe", 64)
+    reg64.set_value(APP_PATHS + "\\app.exe", 64, "", "REG_SZ", "C:\\App\\app.exe")
+    assert reg64.value(APP_PATHS + "\\app.exe", 32, "")["data"] == "C:\\App\\app.exe"
+    assert "App Paths" in reg64.subkeys("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion", 32)
+    assert not reg64.exists(APP_PATHS.replace("SOFTWARE", "SOFTWARE\\Wow6432Node", 1), 64)
+
+
+@pytest.mark.parametrize("key, physical", [
+    # Unlisted: inherits SOFTWARE's redirection.
+    ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+     "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run"),
+    # Shared rows, and their subkeys.
+    ("HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Fonts\\x",
+     "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Fonts\\x"),
+    ("HKLM\\SOFTWARE\\Classes\\.dmp", "HKLM\\SOFTWARE\\Classes\\.dmp"),
+    ("HKCR\\AppID\\x", "HKLM\\SOFTWARE\\Classes\\AppID\\x"),
+    # Redirected below a shared key: the node is Classes\Wow6432Node.
+    ("HKCR\\CLSID\\{0}", "HKLM\\SOFTWARE\\Classes\\Wow6432Node\\CLSID\\{0}"),
+    ("HKLM\\SOFTWARE\\Classes\\Interface", "HKLM\\SOFTWARE\\Classes\\Wow6432Node\\Interface"),
+    # HKCU: SOFTWARE shared, its Classes too, but for the same redirected subkeys.
+    ("HKCU\\Software\\Vendor", "HKU\\{sid}\\Software\\Vendor"),
+    ("HKCU\\Software\\Classes\\CLSID", "HKU\\{sid}\\Software\\Classes\\Wow6432Node\\CLSID"),
+    # Outside SOFTWARE: shared.
+    ("HKLM\\SYSTEM\\CurrentControlSet", "HKLM\\SYSTEM\\CurrentControlSet"),
+])
+def test_view_32_follows_the_table(reg64, key, physical):
+    sid = reg64._hkcu.split("\\")[1]
+    assert "\\".join(reg64.physical(key, 32)) == physical.replace("{sid}", sid)
+
+
+def test_a_redirected_name_under_a_shared_key_shows_only_where_it_exists(reg64):
+    reg64.create("HKLM\\SOFTWARE\\Classes\\CLSID", 64)
+    assert "CLSID" in reg64.subkeys("HKLM\\SOFTWARE\\Classes", 64)
+    assert "CLSID" not in reg64.subkeys("HKLM\\SOFTWARE\\Classes", 32)
+    reg64.create("HKLM\\SOFTWARE\\Classes\\CLSID", 32)
+    assert "CLSID" in reg64.subkeys("HKLM\\SOFTWARE\\Classes", 32)
 
 
 def test_aedebug_is_redirected(reg64):

@@ -68,6 +68,8 @@ SERVICE = {
     "executables": {"C:\\Program Files\\App\\app.exe": {"version": "4.2.0.17", "product_version": "4.2",
                                                         "product_name": "App", "company": "Contoso", "size": 4096,
                                                         "mtime": "2026-09-01T00:00:00.000Z"}},
+    # Installed with an App Paths entry: a shared key since Windows 7, so both registry views find it.
+    "registry": {APP_PATHS + "\\app.exe": {"values": {"": sz("C:\\Program Files\\App\\app.exe")}}},
 }
 
 # host: (overlay, module options, the warnings and blockers expected)
@@ -236,8 +238,9 @@ def test_what_the_host_and_image_look_like(results):
     assert where["file_pattern"] == "C:\\WER\\app.exe.<pid>.dmp"
 
     service = found["service"]
-    assert "C:\\Program Files\\App\\app.exe (version 4.2.0.17; service:AppSvc)" in by_id(service, "image_files")[0][
-        "message"]
+    # App Paths once although both registry views read it (a shared key).
+    assert "C:\\Program Files\\App\\app.exe (version 4.2.0.17; app_paths, service:AppSvc)" in by_id(
+        service, "image_files")[0]["message"]
     (where,) = service["dump_locations"]
     assert where["sid"] == "S-1-5-19" and where["why"] == "service AppSvc" and where["writable"] is True
 
