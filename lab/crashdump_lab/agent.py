@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import re
 
-from . import accounts, clock, errors, processes, sddl, winpath
+from . import accounts, clock, errors, events, processes, sddl, winpath
 from .filesystem import ABSENT_STAT
 
 PROTOCOL_VERSION = 1
@@ -246,6 +246,8 @@ def _event_query(host, a):
     ids = a.get("ids", list, [])
     if not all(isinstance(p, str) for p in providers):
         raise errors.invalid_argument("field 'providers' must be a list of strings")
+    if any("'" in p and '"' in p for p in providers):  # no XPath 1.0 literal can hold both quotes
+        raise errors.invalid_argument("field 'providers' cannot name a provider holding both ' and \"")
     if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 65535 for i in ids):
         raise errors.invalid_argument("field 'ids' must be a list of integers from 0 to 65535")
     since = a.get("since", str, required=False)
@@ -263,7 +265,10 @@ def _event_query(host, a):
                and (not ids or e["id"] in ids)
                and (since is None or clock.parse(e["time"]) >= since)]
     matched.sort(key=lambda e: e["record_id"], reverse=True)
-    return {"events": matched[:limit] if limit is not None else matched}
+    registered = events.registered_providers(host.state)
+    return {"events": matched[:limit] if limit is not None else matched,
+            "truncated": limit is not None and len(matched) > limit,
+            "unregistered_providers": [p for p in providers if p.casefold() not in registered]}
 
 
 # -- harvest: file_find, temp_dir, file_compress ------------------------------

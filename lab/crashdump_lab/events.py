@@ -8,6 +8,19 @@ from . import clock
 
 APPLICATION = "Application"
 LEVEL_ERROR, LEVEL_INFORMATION = 2, 4
+# The providers registered on a lab host unless its state lists its own
+# (``event_providers``). A log keeps the records of a provider that is no
+# longer registered (Event Viewer then says "The description for Event ID ...
+# from source ... cannot be found"), and Get-WinEvent fails a -ProviderName or
+# FilterHashtable query naming an unregistered one: "There is not an event
+# provider on the localhost computer that matches ..." (MicrosoftDocs/
+# PowerShell-Docs issue 7758). An XPath filter on Provider/@Name does not.
+DEFAULT_PROVIDERS = ("Application Error", "Application Hang", "Windows Error Reporting", ".NET Runtime",
+                     "Microsoft-Windows-Security-SPP", "Microsoft-Windows-Winlogon", "MsiInstaller")
+
+
+def registered_providers(state):
+    return {p.casefold() for p in state.get("event_providers", DEFAULT_PROVIDERS)}
 
 
 def next_record_id(state):

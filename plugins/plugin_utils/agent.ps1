@@ -913,6 +913,21 @@ function Invoke-ProcessList {
     }
 }
 
+# An XPath 1.0 string literal; the event log's XPath subset has no concat(),
+# so a text holding both quote characters cannot be written.
+function ConvertTo-XPathLiteral {
+    param([string]$Text)
+    if (-not $Text.Contains("'")) { return "'" + $Text + "'" }
+    if (-not $Text.Contains('"')) { return '"' + $Text + '"' }
+    throw (New-AgentException 'System.ArgumentException' "field 'providers' cannot name a provider holding both ' and `"")
+}
+
+# The query is an XPath filter in UTC, not a FilterHashtable: its StartTime
+# goes through local time (the hour repeated when daylight saving time ends
+# matches only once), its ProviderName fails the whole query for a provider
+# not registered on the host ("There is not an event provider on the
+# localhost computer that matches ..."), and MaxEvents applies before any
+# exact filter done here. One event more than asked tells truncation.
 function Invoke-EventQuery {
     param($Op, $Data)
     $log = Get-Field $Op 'log' 'Application'
@@ -922,40 +937,45 @@ function Invoke-EventQuery {
     $providers = Get-ListField $Op 'providers'
     $ids = Get-ListField $Op 'ids'
     $since = Get-Field $Op 'since'
-    $sinceUtc = $null
     $maxEvents = Get-Field $Op 'max_events'
     $events = New-Object System.Collections.Generic.List[object]
+    $unregistered = New-Object System.Collections.Generic.List[object]
     $Data['events'] = $events
+    $Data['truncated'] = $false
+    $Data['unregistered_providers'] = $unregistered
 
-    $filter = @{ LogName = $log }
+    $conditions = New-Object System.Collections.Generic.List[string]
     if ($providers.Count -gt 0) {
-        $providerNames = New-Object System.Collections.Generic.List[string]
+        $registered = @{}
+        foreach ($n in [System.Diagnostics.Eventing.Reader.EventLogSession]::GlobalSession.GetProviderNames()) {
+            $registered[$n.ToLowerInvariant()] = $true
+        }
+        $terms = New-Object System.Collections.Generic.List[string]
         foreach ($p in $providers) {
             if (-not ($p -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'providers' must be a list of strings") }
-            $providerNames.Add($p)
+            $terms.Add('Provider[@Name=' + (ConvertTo-XPathLiteral $p) + ']')
+            if (-not $registered.ContainsKey($p.ToLowerInvariant())) { $unregistered.Add($p) }
         }
-        $filter['ProviderName'] = $providerNames.ToArray()
+        $conditions.Add('(' + ($terms -join ' or ') + ')')
     }
     if ($ids.Count -gt 0) {
-        $idList = New-Object System.Collections.Generic.List[int]
-        foreach ($id in $ids) { $idList.Add([int](ConvertTo-CheckedInteger $id 'ids' 0 65535)) }
-        $filter['Id'] = $idList.ToArray()
+        $terms = New-Object System.Collections.Generic.List[string]
+        foreach ($id in $ids) { $terms.Add('EventID=' + ([int](ConvertTo-CheckedInteger $id 'ids' 0 65535)).ToString($Invariant)) }
+        $conditions.Add('(' + ($terms -join ' or ') + ')')
     }
     if ($null -ne $since) {
         if (-not ($since -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'since' must be an ISO 8601 string or null") }
         $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal
         $sinceUtc = [System.DateTimeOffset]::Parse($since, $Invariant, $styles).UtcDateTime
-        # Get-WinEvent turns StartTime into text with ToString() and parses it
-        # back as local time, dropping the kind and the milliseconds: hand it
-        # local time, and apply the exact bound below.
-        $filter['StartTime'] = $sinceUtc.ToLocalTime()
+        $conditions.Add("TimeCreated[@SystemTime>='" + $sinceUtc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", $Invariant) + "']")
     }
-    $query = @{ FilterHashtable = $filter; ErrorAction = 'Stop' }
+    $xpath = '*'
+    if ($conditions.Count -gt 0) { $xpath = '*[System[' + ($conditions -join ' and ') + ']]' }
+    $query = @{ LogName = $log; FilterXPath = $xpath; ErrorAction = 'Stop' }
+    $limit = $null
     if ($null -ne $maxEvents) {
-        $limit = [long](ConvertTo-CheckedInteger $maxEvents 'max_events' 0 ([decimal][long]::MaxValue))
-        # Get-WinEvent rejects -MaxEvents 0; zero events asked means none returned.
-        if ($limit -eq 0) { return }
-        $query['MaxEvents'] = $limit
+        $limit = [long](ConvertTo-CheckedInteger $maxEvents 'max_events' 0 ([decimal]([long]::MaxValue - 1)))
+        $query['MaxEvents'] = $limit + 1
     }
 
     $records = @()
@@ -969,10 +989,12 @@ function Invoke-EventQuery {
         if ($errorId -like 'NoMatchingEventsFound*') { $records = @() }
         else { throw }
     }
+    if ($null -ne $limit -and $records.Count -gt $limit) {
+        $Data['truncated'] = $true
+        if ($limit -eq 0) { $records = @() } else { $records = $records[0..($limit - 1)] }
+    }
     # Get-WinEvent returns newest first.
     foreach ($record in $records) {
-        if ($null -ne $sinceUtc -and $null -ne $record.TimeCreated -and
-            $record.TimeCreated.ToUniversalTime() -lt $sinceUtc) { continue }
         $properties = New-Object System.Collections.Generic.List[object]
         if ($null -ne $record.Properties) {
             foreach ($property in $record.Properties) { $properties.Add((ConvertTo-PlainValue $property.Value)) }

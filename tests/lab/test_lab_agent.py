@@ -245,7 +245,7 @@ def test_event_query_filters_newest_first(state_dir):
         "APPCRASH", "APPCRASH", "StoreAgentScanForUpdatesFailure0"]
     assert [e["record_id"] for e in recent["events"]] == [second["events"][1], second["events"][0]]
     assert len(limited["events"]) == 1 and limited["events"][0]["record_id"] == second["events"][1]
-    assert none == {"events": []}
+    assert none == {"events": [], "truncated": False, "unregistered_providers": []}
     event = crashes["events"][0]
     assert set(event) == {"log", "provider", "id", "level", "time", "record_id", "machine", "properties"}
 

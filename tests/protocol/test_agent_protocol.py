@@ -22,6 +22,7 @@ KEY = ROOT + "\\" + RUN
 HOSTILE = "a';$(Remove-Item C: -Recurse)`\"b"  # no backslash: it separates key names
 FOLDER = "C:\\Windows\\Temp\\crashdump-test-" + RUN
 SDDL = "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+NO_PROVIDER = "crashdump-no-such-provider-" + RUN
 
 VALUES = [
     ("sz", "REG_SZ", "plain \u00e9t\u00e9 \u65e5\u672c"),
@@ -64,6 +65,10 @@ BATCHES = {
              {"op": "process_list", "names": ["no-such-image-%s.exe" % RUN]},
              {"op": "event_query", "log": "Application", "providers": [], "ids": [1000], "since": None,
               "max_events": 3},
+             # Any Windows Application log holds more than one record: one asked, more there.
+             {"op": "event_query", "log": "Application", "providers": [], "ids": [], "since": None, "max_events": 1},
+             {"op": "event_query", "log": "Application", "providers": [NO_PROVIDER], "ids": [], "since": None,
+              "max_events": 5},
              {"op": "no_such_op"}],
 }
 CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES] + [
@@ -142,6 +147,10 @@ def test_every_operation(replies):
     assert data(host[1])["exists"] is True and data(host[2])["exists"] is False
     assert data(host[3])["processes"] == []
     assert isinstance(data(host[4])["events"], list)
-    assert host[5]["ok"] is False and host[5]["error"]["op"] == "no_such_op"
+    one = data(host[5])
+    assert len(one["events"]) == 1 and one["truncated"] is True
+    # Get-WinEvent -ProviderName would fail the whole operation for a provider not registered.
+    assert data(host[6]) == {"events": [], "truncated": False, "unregistered_providers": [NO_PROVIDER]}
+    assert host[7]["ok"] is False and host[7]["error"]["op"] == "no_such_op"
 
     assert all(r["ok"] for r in replies["cleanup"][-4:]), replies["cleanup"]
