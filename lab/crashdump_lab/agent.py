@@ -117,7 +117,8 @@ def _reg_read(host, a):
 
 
 def _reg_set(host, a):
-    host.registry.set_value(a.get("key", str), a.view(), a.get("name", str), a.get("type", str), a.raw("data"))
+    host.registry.set_value(a.get("key", str), a.view(), a.get("name", str), a.get("type", str), a.raw("data"),
+                            raw=a.get("raw", bool, False))
     return {}
 
 

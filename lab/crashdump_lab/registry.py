@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from . import errors, wow64
+from . import errors, regdata, wow64
 
 WOW_NODE = wow64.NODE
 HIVES = {"HKLM": "HKLM", "HKEY_LOCAL_MACHINE": "HKLM", "HKU": "HKU", "HKEY_USERS": "HKU",
@@ -42,6 +42,24 @@ def split_key(key, hives=PROTOCOL_HIVES):
     if any(p == "" for p in parts[1:]):
         raise errors.invalid_argument("The registry key '%s' has an empty component." % key)
     return [hive] + parts[1:]
+
+
+RAW_TYPES = ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY", "REG_NONE")
+
+
+def stored(value_type, data, raw=False):
+    """The stored form of a reg_set: ``{"type", "data"}``, plus ``"raw": True`` for bytes that are not
+    the canonical form of their type (lab/crashdump_lab/regdata.py)."""
+    if not raw:
+        return {"type": value_type, "data": check_value(value_type, data)}
+    if value_type not in RAW_TYPES:
+        raise errors.invalid_argument("Unknown registry value type %r." % (value_type,))
+    if not isinstance(data, str) or not _HEX.fullmatch(data):
+        raise errors.invalid_argument("field 'data' must be a hex string of whole bytes")
+    converted = regdata.typed(value_type, bytes.fromhex(data))
+    if converted is not None:
+        return {"type": value_type, "data": converted}
+    return {"type": value_type, "data": data.lower(), "raw": True}
 
 
 def check_value(value_type, data):
@@ -133,7 +151,7 @@ class Registry:
         if entry is None:
             return {"exists": False, "values": [], "subkeys": []}
         return {"exists": True,
-                "values": [{"name": n, "type": v["type"], "data": v["data"]} for n, v in entry["values"].items()],
+                "values": [{"name": n, **v} for n, v in entry["values"].items()],
                 "subkeys": self.subkeys(key, view)}
 
     # -- writing ----------------------------------------------------------
@@ -158,15 +176,15 @@ class Registry:
                 created.append("\\".join(spelled[:i]))
         return created
 
-    def set_value(self, key, view, name, value_type, data):
+    def set_value(self, key, view, name, value_type, data, raw=False):
         entry = self.entry(key, view)
         if entry is None:
             raise errors.key_not_found()
         if not isinstance(name, str):
             raise errors.invalid_argument("The value name must be a string.")
-        data = check_value(value_type, data)
+        value = stored(value_type, data, raw)
         found = _find(entry["values"], name)
-        entry["values"][name if found is None else found] = {"type": value_type, "data": data}
+        entry["values"][name if found is None else found] = value
 
     def delete_value(self, key, view, name):
         entry = self.entry(key, view)

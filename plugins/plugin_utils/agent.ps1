@@ -321,7 +321,92 @@ function ConvertTo-UnsignedInteger {
     return $Raw
 }
 
+# Registry data of odd size. RegistryKey.GetValue converts what
+# RegQueryValueEx returns without checking its size (.NET Framework reference
+# source, RegistryKey.InternalGetValue): a REG_DWORD of 5 to 8 bytes comes
+# back as an Int64 and a longer one as byte[], a shorter one padded with
+# zeros; a REG_SZ loses an odd last byte and keeps all but one trailing NUL;
+# a REG_MULTI_SZ is parsed whatever its terminators. RegistryKey.SetValue
+# takes byte[] only for Binary and None. So the agent reads each value's bytes
+# with RegQueryValueEx and, when they are not what SetValue would write for
+# the converted data, reports those bytes (hex) with the declared type and
+# raw = true; reg_set with raw writes such bytes back with RegSetValueEx.
+# Both are mscorlib's own P/Invoke declarations (Microsoft.Win32.Win32Native,
+# internal to every .NET Framework 4.x), reached by reflection: Add-Type
+# would start the C# compiler in every batch.
+$RegTypeNames = @{ 0 = 'REG_NONE'; 1 = 'REG_SZ'; 2 = 'REG_EXPAND_SZ'; 3 = 'REG_BINARY'; 4 = 'REG_DWORD'; 7 = 'REG_MULTI_SZ'; 11 = 'REG_QWORD' }
+
+function Get-RegistryNativeMethod {
+    param([string]$Name, [type[]]$Types)
+    $native = [Microsoft.Win32.RegistryKey].Assembly.GetType('Microsoft.Win32.Win32Native')
+    if ($null -eq $native) { return $null }
+    $flags = [System.Reflection.BindingFlags]'NonPublic, Public, Static'
+    return $native.GetMethod($Name, $flags, $null, $Types, $null)
+}
+
+# The value's bytes and type number, or $null where the call is unavailable.
+function Read-RegistryBytes {
+    param($Key, [string]$Name)
+    $intRef = [int].MakeByRefType()
+    $method = Get-RegistryNativeMethod 'RegQueryValueEx' @([Microsoft.Win32.SafeHandles.SafeRegistryHandle], [string], [int[]], $intRef, [byte[]], $intRef)
+    if ($null -eq $method) { return $null }
+    $call = [object[]]@($Key.Handle, $Name, $null, [int]0, $null, [int]0)
+    $code = [int]$method.Invoke($null, $call)
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+    $bytes = New-Object -TypeName 'byte[]' -ArgumentList ([int]$call[5])
+    $call = [object[]]@($Key.Handle, $Name, $null, [int]0, $bytes, [int]$bytes.Length)
+    $code = [int]$method.Invoke($null, $call)
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+    return @{ Type = [int]$call[3]; Bytes = $bytes }
+}
+
+function Write-RegistryBytes {
+    param($Key, [string]$Name, [int]$Type, [byte[]]$Bytes)
+    $method = Get-RegistryNativeMethod 'RegSetValueEx' @([Microsoft.Win32.SafeHandles.SafeRegistryHandle], [string], [int], [Microsoft.Win32.RegistryValueKind], [byte[]], [int])
+    if ($null -eq $method) { throw (New-AgentException 'System.NotSupportedException' 'raw registry data cannot be written: RegSetValueEx is not reachable') }
+    $kind = [System.Enum]::ToObject([Microsoft.Win32.RegistryValueKind], $Type)
+    $code = [int]$method.Invoke($null, [object[]]@($Key.Handle, $Name, [int]0, $kind, $Bytes, [int]$Bytes.Length))
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+}
+
+# The bytes RegistryKey.SetValue writes for the protocol data of an entry.
+function ConvertTo-CanonicalBytes {
+    param($Entry)
+    $unicode = [System.Text.Encoding]::Unicode
+    $nul = [string][char]0
+    switch -CaseSensitive ($Entry['type']) {
+        'REG_SZ' { return , $unicode.GetBytes($Entry['data'] + $nul) }
+        'REG_EXPAND_SZ' { return , $unicode.GetBytes($Entry['data'] + $nul) }
+        'REG_MULTI_SZ' {
+            $text = ''
+            foreach ($s in $Entry['data']) { $text = $text + $s + $nul }
+            return , $unicode.GetBytes($text + $nul)
+        }
+        'REG_DWORD' { return , [System.BitConverter]::GetBytes([uint32]$Entry['data']) }
+        'REG_QWORD' { return , [System.BitConverter]::GetBytes([uint64]$Entry['data']) }
+    }
+    return $null
+}
+
 function Read-RegistryValue {
+    param($Key, [string]$Name)
+    $entry = Read-TypedRegistryValue $Key $Name
+    if (@('REG_SZ', 'REG_EXPAND_SZ', 'REG_MULTI_SZ', 'REG_DWORD', 'REG_QWORD') -cnotcontains $entry['type']) { return $entry }
+    $found = Read-RegistryBytes $Key $Name
+    if ($null -eq $found) { return $entry }
+    # Only a 4-byte REG_DWORD, an 8-byte REG_QWORD and strings without NUL
+    # can be what SetValue wrote; then the bytes must be exactly those.
+    $fits = $true
+    if ($entry['type'] -ceq 'REG_DWORD') { $fits = $found['Bytes'].Length -eq 4 }
+    elseif ($entry['type'] -ceq 'REG_QWORD') { $fits = $found['Bytes'].Length -eq 8 }
+    else {
+        foreach ($s in @($entry['data'])) { if ($s.Contains([string][char]0)) { $fits = $false } }
+    }
+    if ($fits -and (ConvertTo-Hex (ConvertTo-CanonicalBytes $entry)) -ceq (ConvertTo-Hex $found['Bytes'])) { return $entry }
+    return [ordered]@{ name = $Name; type = $entry['type']; data = (ConvertTo-Hex $found['Bytes']); raw = $true }
+}
+
+function Read-TypedRegistryValue {
     param($Key, [string]$Name)
     $kind = $Key.GetValueKind($Name)
     # REG_EXPAND_SZ is reported as stored, never expanded.
@@ -445,7 +530,16 @@ function Invoke-RegSet {
     $target = Resolve-RegistryKey $Op
     $name = Get-RequiredString $Op 'name'
     $type = Get-RequiredString $Op 'type'
-    $converted = ConvertTo-RegistryData $type (Get-Field $Op 'data')
+    $rawBytes = $null
+    $typeNumber = 0
+    if (Get-OptionalBool $Op 'raw' $false) {
+        foreach ($number in $RegTypeNames.Keys) { if ($RegTypeNames[$number] -ceq $type) { $typeNumber = $number } }
+        if (-not $RegTypeNames.ContainsValue($type)) {
+            throw (New-AgentException 'System.ArgumentException' ("unsupported registry type '" + $type + "'"))
+        }
+        $rawBytes = ConvertFrom-Hex (Get-Field $Op 'data') 'data'
+    }
+    else { $converted = ConvertTo-RegistryData $type (Get-Field $Op 'data') }
     $base = Open-RegistryBase $target
     $key = $null
     try {
@@ -454,7 +548,8 @@ function Invoke-RegSet {
             # Same exception and text as RegOpenKeyEx's ERROR_FILE_NOT_FOUND.
             throw (New-AgentException 'System.IO.FileNotFoundException' 'The system cannot find the file specified.')
         }
-        $key.SetValue($name, $converted['Value'], $converted['Kind'])
+        if ($null -ne $rawBytes) { Write-RegistryBytes $key $name $typeNumber $rawBytes }
+        else { $key.SetValue($name, $converted['Value'], $converted['Kind']) }
     }
     finally {
         Close-RegistryKeys $key $base

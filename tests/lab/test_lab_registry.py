@@ -164,3 +164,38 @@ def test_binary_is_stored_lower_case():
 def test_bad_keys(reg64, key):
     with pytest.raises(errors.WinError):
         reg64.read(key, 64)
+
+
+# Data of odd size (lab/crashdump_lab/regdata.py: RegSetValueEx stores any bytes under any type;
+# RegistryKey.GetValue converts them without checking the size).
+@pytest.mark.parametrize("value_type, raw", [
+    ("REG_DWORD", "0a00000000"),          # 5 bytes: .NET reads it as an Int64
+    ("REG_DWORD", "0a00"),                # 2 bytes: .NET pads it to an Int32
+    ("REG_QWORD", "01"),
+    ("REG_SZ", "6100620000000000"),       # "ab" and two NULs: .NET keeps one in the string
+    ("REG_SZ", "6100620000"),             # odd byte count
+    ("REG_SZ", ""),                       # no terminator at all
+    ("REG_MULTI_SZ", "610000006200"),     # "a", then "b" without its NUL or the list's
+])
+def test_odd_size_data_is_kept_as_raw_bytes(reg64, value_type, raw):
+    reg64.set_value(WER, 64, "odd", value_type, raw, raw=True)
+    assert reg64.value(WER, 64, "odd") == {"type": value_type, "data": raw, "raw": True}
+    assert {"name": "odd", "type": value_type, "data": raw, "raw": True} in reg64.read(WER, 64)["values"]
+
+
+@pytest.mark.parametrize("value_type, raw, typed", [
+    ("REG_DWORD", "0a000000", 10), ("REG_QWORD", "ffffffffffffffff", 2 ** 64 - 1),
+    ("REG_SZ", "61000000", "a"), ("REG_EXPAND_SZ", "0000", ""),
+    ("REG_MULTI_SZ", "6100000000000000", ["a", ""]), ("REG_MULTI_SZ", "0000", []),
+    ("REG_BINARY", "00FF", "00ff"), ("REG_NONE", "", ""),
+])
+def test_raw_bytes_in_the_canonical_form_are_the_typed_value(reg64, value_type, raw, typed):
+    reg64.set_value(WER, 64, "v", value_type, raw, raw=True)
+    assert reg64.value(WER, 64, "v") == {"type": value_type, "data": typed}
+
+
+@pytest.mark.parametrize("value_type, data", [("REG_LINK", "00"), ("REG_DWORD", "abc"), ("REG_SZ", 5)])
+def test_raw_data_must_be_whole_bytes_of_a_known_type(reg64, value_type, data):
+    with pytest.raises(errors.WinError) as e:
+        reg64.set_value(WER, 64, "v", value_type, data, raw=True)
+    assert e.value.type_name == "System.ArgumentException"

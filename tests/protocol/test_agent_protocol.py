@@ -34,6 +34,16 @@ VALUES = [
     ("none", "REG_NONE", ""),
     ("", "REG_SZ", "the default value"),
 ]
+# Data of odd size, written as bytes with their declared type: each must read back raw, byte for byte;
+# bytes in their type's canonical form read back typed.
+ODD = [
+    ("odd_dword", "REG_DWORD", "0a00000000"),
+    ("short_dword", "REG_DWORD", "0a00"),
+    ("two_nuls", "REG_SZ", "6100620000000000"),
+    ("odd_sz", "REG_EXPAND_SZ", "6100620000"),
+    ("one_nul_multi", "REG_MULTI_SZ", "6100000062000000"),
+]
+CANONICAL = ("plain_dword", "REG_DWORD", "0a000000", 10)
 
 
 def reg(op, key=KEY, view=64, **kw):
@@ -47,6 +57,8 @@ BATCHES = {
     "views": [reg("reg_create_key", view=32), reg("reg_set", view=32, name="v", type="REG_DWORD", data=32),
               reg("reg_read", key=KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node"), view=64),
               {"op": "os_facts"}],
+    "odd": [reg("reg_set", name=n, type=t, data=d, raw=True) for n, t, d in ODD]
+    + [reg("reg_set", name=CANONICAL[0], type=CANONICAL[1], data=CANONICAL[2], raw=True), reg("reg_read")],
     "stop": [reg("reg_set", key=KEY + "\\missing", name="x", type="REG_SZ", data="y"),
              reg("reg_read")],
     "delete": [reg("reg_delete_value", name="sz"), reg("reg_delete_value", name="sz"),
@@ -71,7 +83,7 @@ BATCHES = {
               "max_events": 5},
              {"op": "no_such_op"}],
 }
-CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES] + [
+CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES + ODD + [CANONICAL[:3]]] + [
     reg("reg_delete_value", view=32, name="v"), reg("reg_delete_key", view=32), reg("reg_delete_key"),
     reg("reg_delete_key", key=ROOT)]
 
@@ -119,6 +131,11 @@ def test_every_operation(replies):
     if data(views[3])["is_64bit"]:
         wow = data(views[2])
         assert wow["exists"] and wow["values"] == [{"name": "v", "type": "REG_DWORD", "data": 32}]
+
+    odd = {v["name"]: v for v in data(replies["odd"][-1])["values"]}
+    for name, value_type, raw in ODD:
+        assert odd[name] == {"name": name, "type": value_type, "data": raw, "raw": True}
+    assert odd[CANONICAL[0]] == {"name": CANONICAL[0], "type": CANONICAL[1], "data": CANONICAL[3]}
 
     stop = replies["stop"]
     error = stop[0]["error"]
