@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import re
 
-from . import accounts, clock, errors, events, processes, sddl, winpath
+from . import accounts, clock, errors, events, processes, redirector, sddl, winpath
 from .filesystem import ABSENT_STAT
 
 PROTOCOL_VERSION = 1
@@ -34,6 +34,16 @@ _TEMP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _VAR = re.compile(r"%([^%]+)%")
 # GZipStream's CompressionLevel.Optimal is zlib's default level.
 GZIP_LEVEL = 6
+
+
+# The agent refuses these in a 32-bit process on 64-bit Windows: the file system redirector would show it
+# SysWOW64 for System32 (lab/crashdump_lab/redirector.py).
+FILE_SYSTEM_OPS = ("path_stat", "dir_ensure", "dir_remove", "file_list", "file_remove", "file_find", "temp_dir",
+                   "file_compress", "image_files", "folder_probe")
+WOW64_REFUSAL = ("the agent runs in a 32-bit PowerShell on 64-bit Windows (such as the psrp configuration "
+                 "Microsoft.PowerShell32): the file system redirector would show it %WINDIR%\\SysWOW64 for "
+                 "%WINDIR%\\System32 and the SYSTEM profile below it, so file operations are refused; connect to the "
+                 "64-bit configuration (Microsoft.PowerShell, the default)")
 
 
 class BatchError(ValueError):
@@ -61,6 +71,8 @@ def execute_batch(host, batch):
             handler = _OPS.get(name)
             if handler is None:
                 raise errors.unknown_op(name)
+            if name in FILE_SYSTEM_OPS and redirector.wow64_agent(host.state):
+                raise errors.not_supported(WOW64_REFUSAL)
             results.append({"ok": True, "data": handler(host, _Args(op))})
         except errors.WinError as e:
             results.append({"ok": False, "error": {"op": name, "path": _error_path(op, name), "message": e.message,
@@ -189,6 +201,7 @@ def _file_remove(host, a):
 
 def _os_facts(host, a):
     facts = {k: host.state["os"][k] for k in _OS_FIELDS}
+    facts["process_64bit"] = facts["is_64bit"] and not redirector.wow64_agent(host.state)
     facts["env"] = {name: host.state["env"].get(name) for name in OS_ENV}
     return facts
 

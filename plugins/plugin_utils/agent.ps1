@@ -903,6 +903,7 @@ function Invoke-OsFacts {
     $Data['build'] = $build
     $Data['arch'] = $arch
     $Data['is_64bit'] = [System.Environment]::Is64BitOperatingSystem
+    $Data['process_64bit'] = [System.Environment]::Is64BitProcess
     $Data['ps_version'] = $PSVersionTable.PSVersion.ToString()
     $Data['language_mode'] = [string]$ExecutionContext.SessionState.LanguageMode
     $Data['system_root'] = Get-EnvValue 'SystemRoot'
@@ -1913,8 +1914,25 @@ function Invoke-HotfixLatest {
 # Batch driver.
 # ---------------------------------------------------------------------------
 
+# A 32-bit PowerShell on 64-bit Windows (the psrp configuration
+# Microsoft.PowerShell32, a 32-bit powershell.exe) sees the file system
+# through the WOW64 file system redirector: %WINDIR%\System32, and with it the
+# SYSTEM profile, is %WINDIR%\SysWOW64 there, and %ProgramFiles% is
+# "Program Files (x86)" (Microsoft, "File System Redirector"). Its registry
+# access is unaffected: every key is opened with an explicit view.
+$Wow64Process = [System.Environment]::Is64BitOperatingSystem -and -not [System.Environment]::Is64BitProcess
+$FileSystemOps = @('path_stat', 'dir_ensure', 'dir_remove', 'file_list', 'file_remove', 'file_find', 'temp_dir',
+    'file_compress', 'image_files', 'folder_probe')
+$Wow64Refusal = 'the agent runs in a 32-bit PowerShell on 64-bit Windows (such as the psrp configuration ' +
+'Microsoft.PowerShell32): the file system redirector would show it %WINDIR%\SysWOW64 for %WINDIR%\System32 ' +
+'and the SYSTEM profile below it, so file operations are refused; connect to the 64-bit configuration ' +
+'(Microsoft.PowerShell, the default)'
+
 function Invoke-AgentOp {
     param([string]$Name, $Op, $Data)
+    if ($Wow64Process -and $FileSystemOps -ccontains $Name) {
+        throw (New-AgentException 'System.NotSupportedException' $Wow64Refusal)
+    }
     switch -CaseSensitive ($Name) {
         'reg_read' { Invoke-RegRead $Op $Data }
         'reg_set' { Invoke-RegSet $Op $Data }

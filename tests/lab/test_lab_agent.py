@@ -201,7 +201,7 @@ def test_os_facts(state_dir, host, arch, w6432):
     assert facts["arch"] == arch and facts["is_64bit"] is (arch != "x86")
     assert facts["system_root"] == "C:\\Windows" and facts["language_mode"] == "FullLanguage"
     assert facts["env"]["ProgramW6432"] == w6432 and facts["env"]["SystemRoot"] == "C:\\Windows"
-    assert set(facts) == {"hostname", "os_name", "version", "build", "arch", "is_64bit", "ps_version",
+    assert set(facts) == {"hostname", "os_name", "version", "build", "arch", "is_64bit", "process_64bit", "ps_version",
                           "language_mode", "system_root", "env"}
 
 

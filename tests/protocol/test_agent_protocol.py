@@ -161,6 +161,8 @@ def test_every_operation(replies):
     host = replies["host"]
     facts = data(host[0])
     assert facts["arch"] in ("AMD64", "x86", "ARM64") and facts["build"] > 0 and facts["env"]["SystemRoot"]
+    # The suite's file operations need a 64-bit agent on 64-bit Windows (a 32-bit one refuses them).
+    assert facts["process_64bit"] is facts["is_64bit"]
     assert data(host[1])["exists"] is True and data(host[2])["exists"] is False
     assert data(host[3])["processes"] == []
     assert isinstance(data(host[4])["events"], list)
