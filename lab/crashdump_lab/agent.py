@@ -264,25 +264,10 @@ def _event_query(host, a):
         raise errors.invalid_argument("field 'providers' cannot name a provider holding both ' and \"")
     if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 65535 for i in ids):
         raise errors.invalid_argument("field 'ids' must be a list of integers from 0 to 65535")
-    since = a.get("since", str, required=False)
-    try:
-        since = clock.parse(since) if since is not None else None
-    except ValueError as e:
-        raise errors.invalid_argument("field 'since' must be an ISO 8601 string or null") from e
     limit = a.get("max_events", int, required=False)
     if limit is not None and limit < 0:
         raise errors.invalid_argument("field 'max_events' must be an integer from 0")
-    wanted_providers = {p.casefold() for p in providers}
-    matched = [e for e in host.state["events"]
-               if e["log"].casefold() == log.casefold()
-               and (not providers or e["provider"].casefold() in wanted_providers)
-               and (not ids or e["id"] in ids)
-               and (since is None or clock.parse(e["time"]) >= since)]
-    matched.sort(key=lambda e: e["record_id"], reverse=True)
-    registered = events.registered_providers(host.state)
-    return {"events": matched[:limit] if limit is not None else matched,
-            "truncated": limit is not None and len(matched) > limit,
-            "unregistered_providers": [p for p in providers if p.casefold() not in registered]}
+    return events.query(host.state, log, providers, ids, _since(a), limit)
 
 
 # -- harvest: file_find, temp_dir, file_compress ------------------------------

@@ -19,8 +19,19 @@ DEFAULT_PROVIDERS = ("Application Error", "Application Hang", "Windows Error Rep
                      "Microsoft-Windows-Security-SPP", "Microsoft-Windows-Winlogon", "MsiInstaller")
 
 
-def registered_providers(state):
-    return {p.casefold() for p in state.get("event_providers", DEFAULT_PROVIDERS)}
+def query(state, log, providers, ids, since, limit):
+    """event_query's answer: the filter first (in UTC), newest first, then the limit, telling truncation."""
+    wanted = {p.casefold() for p in providers}
+    matched = [e for e in state["events"]
+               if e["log"].casefold() == log.casefold()
+               and (not providers or e["provider"].casefold() in wanted)
+               and (not ids or e["id"] in ids)
+               and (since is None or clock.parse(e["time"]) >= since)]
+    matched.sort(key=lambda e: e["record_id"], reverse=True)
+    registered = {p.casefold() for p in state.get("event_providers", DEFAULT_PROVIDERS)}
+    return {"events": matched[:limit] if limit is not None else matched,
+            "truncated": limit is not None and len(matched) > limit,
+            "unregistered_providers": [p for p in providers if p.casefold() not in registered]}
 
 
 def next_record_id(state):
