@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from ansible_collections.crashdump.windows.plugins.plugin_utils._gflags import parse_number
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot, format_value, same_value
 from ansible_collections.crashdump.windows.plugins.plugin_utils._undo import ChangeSet, Record
 
@@ -43,3 +46,9 @@ def test_overwriting_then_restoring_a_raw_value_writes_the_same_bytes_and_type()
 
 def test_a_raw_value_is_shown_as_its_bytes():
     assert format_value("DumpCount", ODD) == '"DumpCount"=REG_DWORD:hex:0a,00,00,00,00'
+
+
+def test_a_raw_global_flag_is_not_read_as_a_number():
+    # "0x2" with two NULs: its hex is all digits, which must not pass for a decimal flag value.
+    with pytest.raises(ValueError, match="odd size"):
+        parse_number({"type": "REG_SZ", "data": "300078003200000000000000", "raw": True})
