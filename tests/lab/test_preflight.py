@@ -102,6 +102,8 @@ CASES = {
                                       "DumpCount": dword(10), "CrashCount": dword(5), "DumpType": sz("2"),
                                       "CustomDumpFlags": dword(0x80000000)}}}}), {},
         {"ignored_value", "wrong_value_type", "dump_type_invalid", "custom_dump_flags_invalid"}),
+    "odd-size": (merge(CONFIGURED, {"registry": {LD + "\\app.exe": {"values": {
+        "CustomDumpFlags": {"type": "REG_DWORD", "data": "2101000000", "raw": True}}}}}), {}, {"odd_size_value"}),
     "misplaced": (merge(CONFIGURED, {"registry": {
         "HKCU\\Software\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps\\app.exe": {
             "values": {"DumpType": dword(2)}},
@@ -195,6 +197,8 @@ def test_findings_say_what_and_why(results):
     assert by_id(found["aedebug-wow64"], "postmortem_debugger_wow64")[0]["severity"] == "warning"
     (ignored,) = by_id(found["bad-values"], "ignored_value")
     assert ignored["evidence"]["name"] == "CrashCount" and ignored["evidence"]["suggestion"] == "DumpCount"
+    (odd,) = by_id(found["odd-size"], "odd_size_value")
+    assert "CustomDumpFlags is a REG_DWORD of 5 bytes (2101000000)" in odd["message"] and odd["evidence"]["raw"]
     (wrong,) = by_id(found["bad-values"], "wrong_value_type")
     assert wrong["fix"] == 'reg add "%s\\app.exe" /v DumpType /t REG_DWORD /d 2 /f' % LD
     assert found["bad-values"]["effective"]["dump_type"] == 7
