@@ -291,7 +291,7 @@ def _profiles(host, env):
     reg = host.registry
     found = []
     for sid in sorted(reg.subkeys(PROFILE_LIST, 64), key=str.casefold):
-        value = reg.value(PROFILE_LIST + "\\" + sid, 64, "ProfileImagePath")
+        value = reg.get_value(PROFILE_LIST + "\\" + sid, 64, "ProfileImagePath")
         if value is None or value["type"] not in ("REG_SZ", "REG_EXPAND_SZ") or not value["data"]:
             continue
         data = accounts.expand(value["data"], env) if value["type"] == "REG_EXPAND_SZ" else value["data"]
@@ -315,7 +315,7 @@ def _expand_template(template, profile_vars, profile_path, env):
 
 def _template(host, spec, source):
     if spec.get("key") is not None:
-        value = host.registry.value(spec["key"], _Args(spec).view(), _Args(spec).get("name", str))
+        value = host.registry.get_value(spec["key"], _Args(spec).view(), _Args(spec).get("name", str))
         if value is None or value["type"] not in ("REG_SZ", "REG_EXPAND_SZ"):
             return None
         source["type"] = value["type"]
@@ -494,7 +494,7 @@ def _image_files(host, a):
     if state["os"]["is_64bit"]:
         add(root + "\\SysWOW64\\" + name, "syswow64", only_existing=True)
     for view in (64, 32):
-        value = reg.value(APP_PATHS + "\\" + name, view, "")
+        value = reg.get_value(APP_PATHS + "\\" + name, view, "")
         if value is not None and value["type"] in ("REG_SZ", "REG_EXPAND_SZ") and value["data"].strip():
             add(accounts.expand(value["data"].strip().strip('"'), state["env"]), "app_paths")
     running = {p["pid"]: p for p in state["processes"]}
@@ -563,7 +563,7 @@ def _folder_probe(host, a):
     folder, kind, source = None, None, None
     for index, spec in enumerate(specs):
         spec = _Args(spec if isinstance(spec, dict) else {})
-        value = host.registry.value(spec.get("key", str), spec.view(), spec.get("name", str))
+        value = host.registry.get_value(spec.get("key", str), spec.view(), spec.get("name", str))
         if value is not None and value["type"] in ("REG_SZ", "REG_EXPAND_SZ"):
             folder, kind, source = value["data"], value["type"], index
             break

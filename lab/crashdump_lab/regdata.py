@@ -54,3 +54,28 @@ def typed(value_type, raw):
     if data is None or value_type in ("REG_BINARY", "REG_NONE"):
         return data
     return data if encode(value_type, data) == raw else None
+
+
+
+def dotnet(value_type, raw):
+    """What RegistryKey.GetValue returns for stored bytes (.NET Framework reference source,
+    RegistryKey.InternalGetValue): strings padded to whole characters, a REG_SZ losing one trailing NUL,
+    a REG_MULTI_SZ split at each NUL (an empty string counts unless it is the last character), a
+    REG_DWORD or REG_QWORD of up to 8 bytes as a number, longer as bytes (hex)."""
+    if value_type in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ"):
+        text = (raw + b"\0" * (len(raw) % 2)).decode("utf-16-le", errors="surrogatepass")
+        if value_type != "REG_MULTI_SZ":
+            return text[:-1] if text.endswith(_NUL) else text
+        strings, cur = [], 0
+        while cur < len(text):
+            nul = text.find(_NUL, cur)
+            if nul < 0:
+                strings.append(text[cur:])
+                break
+            if nul > cur or nul != len(text) - 1:
+                strings.append(text[cur:nul])
+            cur = nul + 1
+        return strings
+    if value_type in ("REG_DWORD", "REG_QWORD") and len(raw) <= 8:
+        return int.from_bytes(raw, "little")
+    return raw.hex()

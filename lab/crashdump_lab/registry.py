@@ -146,6 +146,13 @@ class Registry:
         found = _find(entry["values"], name)
         return entry["values"][found] if found is not None else None
 
+    def get_value(self, key, view, name):
+        """``{"type", "data"}`` as RegistryKey.GetValue converts it, for the agent's direct reads."""
+        value = self.value(key, view, name)
+        if value is None or not value.get("raw"):
+            return value
+        return {"type": value["type"], "data": regdata.dotnet(value["type"], bytes.fromhex(value["data"]))}
+
     def read(self, key, view):
         entry = self.entry(key, view)
         if entry is None:

@@ -199,3 +199,19 @@ def test_raw_data_must_be_whole_bytes_of_a_known_type(reg64, value_type, data):
     with pytest.raises(errors.WinError) as e:
         reg64.set_value(WER, 64, "v", value_type, data, raw=True)
     assert e.value.type_name == "System.ArgumentException"
+
+
+@pytest.mark.parametrize("value_type, raw, converted", [
+    ("REG_SZ", "43003a005c0057000000", "C:\\W"),
+    ("REG_EXPAND_SZ", "43003a005c00570000000000", "C:\\W\0"),   # one of two NULs kept
+    ("REG_SZ", "43003a005c0057", "C:\\W"),                      # no terminator: every character kept
+    ("REG_SZ", "43003a5c", "C\u5c3a"),                          # characters as the bytes pair up
+    ("REG_SZ", "430000", "C"),                                  # odd count: padded, then the NUL dropped
+    ("REG_MULTI_SZ", "610000006200", ["a", "b"]),
+    ("REG_MULTI_SZ", "61000000000062000000", ["a", "", "b"]),
+    ("REG_DWORD", "0a00", 10), ("REG_DWORD", "0a00000001", 0x10000000a),
+    ("REG_DWORD", "000000000000000001", "000000000000000001"),
+])
+def test_what_registrykey_getvalue_makes_of_odd_data(reg64, value_type, raw, converted):
+    reg64.set_value(WER, 64, "odd", value_type, raw, raw=True)
+    assert reg64.get_value(WER, 64, "odd") == {"type": value_type, "data": converted}
