@@ -40,6 +40,8 @@ def _decode(value_type, raw):
         return struct.unpack("<Q", raw)[0] if len(raw) == 8 else None
     if value_type in ("REG_BINARY", "REG_NONE"):
         return raw.hex()
+    if value_type not in ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ"):
+        return None  # no typed form: always raw
     if len(raw) % 2 or len(raw) < 2:
         return None
     text = raw.decode("utf-16-le", errors="surrogatepass")

@@ -44,7 +44,10 @@ def split_key(key, hives=PROTOCOL_HIVES):
     return [hive] + parts[1:]
 
 
-RAW_TYPES = ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY", "REG_NONE")
+RAW_TYPES = ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY", "REG_NONE",
+             # winnt.h types RegistryValueKind has no name for: the agent reads and writes them as bytes only.
+             "REG_DWORD_BIG_ENDIAN", "REG_LINK", "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTOR",
+             "REG_RESOURCE_REQUIREMENTS_LIST")
 
 
 def stored(value_type, data, raw=False):

@@ -334,7 +334,10 @@ function ConvertTo-UnsignedInteger {
 # Both are mscorlib's own P/Invoke declarations (Microsoft.Win32.Win32Native,
 # internal to every .NET Framework 4.x), reached by reflection: Add-Type
 # would start the C# compiler in every batch.
-$RegTypeNames = @{ 0 = 'REG_NONE'; 1 = 'REG_SZ'; 2 = 'REG_EXPAND_SZ'; 3 = 'REG_BINARY'; 4 = 'REG_DWORD'; 7 = 'REG_MULTI_SZ'; 11 = 'REG_QWORD' }
+# The type numbers of winnt.h; those .NET has no RegistryValueKind for are always raw.
+$RegTypeNames = @{ 0 = 'REG_NONE'; 1 = 'REG_SZ'; 2 = 'REG_EXPAND_SZ'; 3 = 'REG_BINARY'; 4 = 'REG_DWORD'
+    5 = 'REG_DWORD_BIG_ENDIAN'; 6 = 'REG_LINK'; 7 = 'REG_MULTI_SZ'; 8 = 'REG_RESOURCE_LIST'
+    9 = 'REG_FULL_RESOURCE_DESCRIPTOR'; 10 = 'REG_RESOURCE_REQUIREMENTS_LIST'; 11 = 'REG_QWORD' }
 
 function Get-RegistryNativeMethod {
     param([string]$Name, [type[]]$Types)
@@ -391,9 +394,13 @@ function ConvertTo-CanonicalBytes {
 function Read-RegistryValue {
     param($Key, [string]$Name)
     $entry = Read-TypedRegistryValue $Key $Name
-    if (@('REG_SZ', 'REG_EXPAND_SZ', 'REG_MULTI_SZ', 'REG_DWORD', 'REG_QWORD') -cnotcontains $entry['type']) { return $entry }
+    if (@('REG_SZ', 'REG_EXPAND_SZ', 'REG_MULTI_SZ', 'REG_DWORD', 'REG_QWORD', 'REG_UNKNOWN') -cnotcontains $entry['type']) { return $entry }
     $found = Read-RegistryBytes $Key $Name
     if ($null -eq $found) { return $entry }
+    if ($entry['type'] -ceq 'REG_UNKNOWN') {
+        if (-not $RegTypeNames.ContainsKey($found['Type'])) { return $entry }
+        return [ordered]@{ name = $Name; type = $RegTypeNames[$found['Type']]; data = (ConvertTo-Hex $found['Bytes']); raw = $true }
+    }
     # Only a 4-byte REG_DWORD, an 8-byte REG_QWORD and strings without NUL
     # can be what SetValue wrote; then the bytes must be exactly those.
     $fits = $true

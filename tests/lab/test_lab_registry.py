@@ -176,6 +176,8 @@ def test_bad_keys(reg64, key):
     ("REG_SZ", "6100620000"),             # odd byte count
     ("REG_SZ", ""),                       # no terminator at all
     ("REG_MULTI_SZ", "610000006200"),     # "a", then "b" without its NUL or the list's
+    ("REG_LINK", "5c0052006500"),         # types with no RegistryValueKind are bytes only
+    ("REG_RESOURCE_LIST", "01000000"),
 ])
 def test_odd_size_data_is_kept_as_raw_bytes(reg64, value_type, raw):
     reg64.set_value(WER, 64, "odd", value_type, raw, raw=True)
@@ -194,7 +196,7 @@ def test_raw_bytes_in_the_canonical_form_are_the_typed_value(reg64, value_type, 
     assert reg64.value(WER, 64, "v") == {"type": value_type, "data": typed}
 
 
-@pytest.mark.parametrize("value_type, data", [("REG_LINK", "00"), ("REG_DWORD", "abc"), ("REG_SZ", 5)])
+@pytest.mark.parametrize("value_type, data", [("REG_UNKNOWN", "00"), ("REG_DWORD", "abc"), ("REG_SZ", 5)])
 def test_raw_data_must_be_whole_bytes_of_a_known_type(reg64, value_type, data):
     with pytest.raises(errors.WinError) as e:
         reg64.set_value(WER, 64, "v", value_type, data, raw=True)

@@ -46,5 +46,5 @@ def test_the_agent_and_the_lab_refuse_the_same_operations_in_a_32bit_process():
 
 
 def test_the_agent_and_the_lab_write_raw_data_under_the_same_types():
-    names = re.search(r"^\$RegTypeNames = @\{(.*)\}$", AGENT, re.M).group(1)
+    names = re.search(r"^\$RegTypeNames = @\{(.*?)\}$", AGENT, re.M | re.S).group(1)
     assert sorted(re.findall(r"'(REG_\w+)'", names)) == sorted(lab_registry.RAW_TYPES)
