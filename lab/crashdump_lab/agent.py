@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import re
 
-from . import accounts, clock, errors, processes, sddl, winpath
+from . import accounts, clock, errors, events, processes, redirector, sddl, winpath
 from . import services as lab_services
 from .filesystem import ABSENT_STAT
 
@@ -33,6 +33,16 @@ _TEMP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _VAR = re.compile(r"%([^%]+)%")
 # GZipStream's CompressionLevel.Optimal is zlib's default level.
 GZIP_LEVEL = 6
+
+
+# The agent refuses these in a 32-bit process on 64-bit Windows: the file system redirector would show it
+# SysWOW64 for System32 (lab/crashdump_lab/redirector.py).
+FILE_SYSTEM_OPS = ("path_stat", "dir_ensure", "dir_remove", "file_list", "file_remove", "file_find", "temp_dir",
+                   "file_compress", "image_files", "folder_probe")
+WOW64_REFUSAL = ("the agent runs in a 32-bit PowerShell on 64-bit Windows (such as the psrp configuration "
+                 "Microsoft.PowerShell32): the file system redirector would show it %WINDIR%\\SysWOW64 for "
+                 "%WINDIR%\\System32 and the SYSTEM profile below it, so file operations are refused; connect to the "
+                 "64-bit configuration (Microsoft.PowerShell, the default)")
 
 
 class BatchError(ValueError):
@@ -60,6 +70,8 @@ def execute_batch(host, batch):
             handler = _OPS.get(name)
             if handler is None:
                 raise errors.unknown_op(name)
+            if name in FILE_SYSTEM_OPS and redirector.wow64_agent(host.state):
+                raise errors.not_supported(WOW64_REFUSAL)
             results.append({"ok": True, "data": handler(host, _Args(op))})
         except errors.WinError as e:
             results.append({"ok": False, "error": {"op": name, "path": _error_path(op, name), "message": e.message,
@@ -116,7 +128,8 @@ def _reg_read(host, a):
 
 
 def _reg_set(host, a):
-    host.registry.set_value(a.get("key", str), a.view(), a.get("name", str), a.get("type", str), a.raw("data"))
+    host.registry.set_value(a.get("key", str), a.view(), a.get("name", str), a.get("type", str), a.raw("data"),
+                            raw=a.get("raw", bool, False))
     return {}
 
 
@@ -198,6 +211,7 @@ def _file_remove(host, a):
 
 def _os_facts(host, a):
     facts = {k: host.state["os"][k] for k in _OS_FIELDS}
+    facts["process_64bit"] = facts["is_64bit"] and not redirector.wow64_agent(host.state)
     facts["env"] = {name: host.state["env"].get(name) for name in OS_ENV}
     return facts
 
@@ -272,24 +286,14 @@ def _event_query(host, a):
     ids = a.get("ids", list, [])
     if not all(isinstance(p, str) for p in providers):
         raise errors.invalid_argument("field 'providers' must be a list of strings")
+    if any("'" in p and '"' in p for p in providers):  # no XPath 1.0 literal can hold both quotes
+        raise errors.invalid_argument("field 'providers' cannot name a provider holding both ' and \"")
     if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 65535 for i in ids):
         raise errors.invalid_argument("field 'ids' must be a list of integers from 0 to 65535")
-    since = a.get("since", str, required=False)
-    try:
-        since = clock.parse(since) if since is not None else None
-    except ValueError as e:
-        raise errors.invalid_argument("field 'since' must be an ISO 8601 string or null") from e
     limit = a.get("max_events", int, required=False)
     if limit is not None and limit < 0:
         raise errors.invalid_argument("field 'max_events' must be an integer from 0")
-    wanted_providers = {p.casefold() for p in providers}
-    matched = [e for e in host.state["events"]
-               if e["log"].casefold() == log.casefold()
-               and (not providers or e["provider"].casefold() in wanted_providers)
-               and (not ids or e["id"] in ids)
-               and (since is None or clock.parse(e["time"]) >= since)]
-    matched.sort(key=lambda e: e["record_id"], reverse=True)
-    return {"events": matched[:limit] if limit is not None else matched}
+    return events.query(host.state, log, providers, ids, _since(a), limit)
 
 
 # -- harvest: file_find, temp_dir, file_compress ------------------------------
@@ -313,7 +317,7 @@ def _profiles(host, env):
     reg = host.registry
     found = []
     for sid in sorted(reg.subkeys(PROFILE_LIST, 64), key=str.casefold):
-        value = reg.value(PROFILE_LIST + "\\" + sid, 64, "ProfileImagePath")
+        value = reg.get_value(PROFILE_LIST + "\\" + sid, 64, "ProfileImagePath")
         if value is None or value["type"] not in ("REG_SZ", "REG_EXPAND_SZ") or not value["data"]:
             continue
         data = accounts.expand(value["data"], env) if value["type"] == "REG_EXPAND_SZ" else value["data"]
@@ -337,7 +341,7 @@ def _expand_template(template, profile_vars, profile_path, env):
 
 def _template(host, spec, source):
     if spec.get("key") is not None:
-        value = host.registry.value(spec["key"], _Args(spec).view(), _Args(spec).get("name", str))
+        value = host.registry.get_value(spec["key"], _Args(spec).view(), _Args(spec).get("name", str))
         if value is None or value["type"] not in ("REG_SZ", "REG_EXPAND_SZ"):
             return None
         source["type"] = value["type"]
@@ -502,14 +506,15 @@ def _image_files(host, a):
         if only_existing and not _executable(host, path)["exists"]:
             return
         entry = found.setdefault(winpath.fold(path), {"path": path, "sources": []})
-        entry["sources"].append(source)
+        if source not in entry["sources"]:  # both registry views read the shared App Paths key
+            entry["sources"].append(source)
 
     root = state["env"]["SystemRoot"]
     add(root + "\\System32\\" + name, "system32", only_existing=True)
     if state["os"]["is_64bit"]:
         add(root + "\\SysWOW64\\" + name, "syswow64", only_existing=True)
     for view in (64, 32):
-        value = reg.value(APP_PATHS + "\\" + name, view, "")
+        value = reg.get_value(APP_PATHS + "\\" + name, view, "")
         if value is not None and value["type"] in ("REG_SZ", "REG_EXPAND_SZ") and value["data"].strip():
             add(accounts.expand(value["data"].strip().strip('"'), state["env"]), "app_paths")
     running = {p["pid"]: p for p in state["processes"]}
@@ -590,7 +595,7 @@ def _folder_probe(host, a):
     folder, kind, source = None, None, None
     for index, spec in enumerate(specs):
         spec = _Args(spec if isinstance(spec, dict) else {})
-        value = host.registry.value(spec.get("key", str), spec.view(), spec.get("name", str))
+        value = host.registry.get_value(spec.get("key", str), spec.view(), spec.get("name", str))
         if value is not None and value["type"] in ("REG_SZ", "REG_EXPAND_SZ"):
             folder, kind, source = value["data"], value["type"], index
             break

@@ -217,7 +217,8 @@ def _registry(os_profile, is_64bit, accounts):
     add("HKU\\%s\\Software\\Microsoft" % admin_sid)
     if is_64bit:
         wow = "HKLM\\SOFTWARE\\Wow6432Node"
-        add(wow + "\\Classes")
+        # Where the 32-bit view's redirected Classes subkeys live (lab/crashdump_lab/wow64.py).
+        add("HKLM\\SOFTWARE\\Classes\\Wow6432Node")
         add(wow + "\\Microsoft\\Windows\\CurrentVersion", {"ProgramFilesDir": sz("C:\\Program Files (x86)")})
         add(WER_KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node", 1))
         add(AEDEBUG_KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node", 1),

@@ -55,7 +55,11 @@ def service_not_found(name):
 
 
 def unknown_op(name):
-    return WinError("Unknown operation '%s'." % name, "System.NotSupportedException", 0x80131515)
+    return not_supported("Unknown operation '%s'." % name)
+
+
+def not_supported(message):
+    return WinError(message, "System.NotSupportedException", 0x80131515)
 
 
 def log_not_found(log):

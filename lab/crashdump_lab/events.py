@@ -8,6 +8,30 @@ from . import clock
 
 APPLICATION = "Application"
 LEVEL_ERROR, LEVEL_INFORMATION = 2, 4
+# The providers registered on a lab host unless its state lists its own
+# (``event_providers``). A log keeps the records of a provider that is no
+# longer registered (Event Viewer then says "The description for Event ID ...
+# from source ... cannot be found"), and Get-WinEvent fails a -ProviderName or
+# FilterHashtable query naming an unregistered one: "There is not an event
+# provider on the localhost computer that matches ..." (MicrosoftDocs/
+# PowerShell-Docs issue 7758). An XPath filter on Provider/@Name does not.
+DEFAULT_PROVIDERS = ("Application Error", "Application Hang", "Windows Error Reporting", ".NET Runtime",
+                     "Microsoft-Windows-Security-SPP", "Microsoft-Windows-Winlogon", "MsiInstaller")
+
+
+def query(state, log, providers, ids, since, limit):
+    """event_query's answer: the filter first (in UTC), newest first, then the limit, telling truncation."""
+    wanted = {p.casefold() for p in providers}
+    matched = [e for e in state["events"]
+               if e["log"].casefold() == log.casefold()
+               and (not providers or e["provider"].casefold() in wanted)
+               and (not ids or e["id"] in ids)
+               and (since is None or clock.parse(e["time"]) >= since)]
+    matched.sort(key=lambda e: e["record_id"], reverse=True)
+    registered = {p.casefold() for p in state.get("event_providers", DEFAULT_PROVIDERS)}
+    return {"events": matched[:limit] if limit is not None else matched,
+            "truncated": limit is not None and len(matched) > limit,
+            "unregistered_providers": [p for p in providers if p.casefold() not in registered]}
 
 
 def next_record_id(state):

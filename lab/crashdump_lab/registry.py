@@ -5,29 +5,19 @@ to ``{"values": {name: {"type", "data"}}}``; data is kept in the agent
 protocol's encoding. Key and value names keep the case they were created
 with and are looked up case-insensitively.
 
-View 64 is the native registry. View 32 on a 64-bit host sees
-``HKLM\\SOFTWARE\\X`` at ``HKLM\\SOFTWARE\\Wow6432Node\\X``, except for the
-keys WOW64 shares between the views (SHARED_KEYS). On an x86 host both views
-are the native one.
+View 64 is the native registry. View 32 on a 64-bit host sees the keys the
+WOW64 registry redirector redirects at their Wow6432Node copy and the keys it
+shares at their native path (wow64.py has Microsoft's table). On an x86 host
+both views are the native one.
 """
 
 from __future__ import annotations
 
 import re
 
-from . import errors
+from . import errors, regdata, wow64
 
-# Keys below HKLM\SOFTWARE that both views see at the native path (Microsoft,
-# "Registry Keys Affected by WOW64", Windows 7 / 2008 R2 and later). Only the
-# entries the collection meets are listed; every other SOFTWARE key is redirected.
-SHARED_KEYS = (
-    "Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options",
-    "Microsoft\\Windows NT\\CurrentVersion\\ProfileList",
-    "Microsoft\\Windows NT\\CurrentVersion\\Time Zones",
-    "Microsoft\\SystemCertificates",
-    "Policies",
-)
-WOW_NODE = "Wow6432Node"
+WOW_NODE = wow64.NODE
 HIVES = {"HKLM": "HKLM", "HKEY_LOCAL_MACHINE": "HKLM", "HKU": "HKU", "HKEY_USERS": "HKU",
          "HKCU": "HKCU", "HKEY_CURRENT_USER": "HKCU", "HKCR": "HKCR", "HKEY_CLASSES_ROOT": "HKCR"}
 # The hives the agent protocol accepts.
@@ -52,6 +42,27 @@ def split_key(key, hives=PROTOCOL_HIVES):
     if any(p == "" for p in parts[1:]):
         raise errors.invalid_argument("The registry key '%s' has an empty component." % key)
     return [hive] + parts[1:]
+
+
+RAW_TYPES = ("REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY", "REG_NONE",
+             # winnt.h types RegistryValueKind has no name for: the agent reads and writes them as bytes only.
+             "REG_DWORD_BIG_ENDIAN", "REG_LINK", "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTOR",
+             "REG_RESOURCE_REQUIREMENTS_LIST")
+
+
+def stored(value_type, data, raw=False):
+    """The stored form of a reg_set: ``{"type", "data"}``, plus ``"raw": True`` for bytes that are not
+    the canonical form of their type (lab/crashdump_lab/regdata.py)."""
+    if not raw:
+        return {"type": value_type, "data": check_value(value_type, data)}
+    if value_type not in RAW_TYPES:
+        raise errors.invalid_argument("Unknown registry value type %r." % (value_type,))
+    if not isinstance(data, str) or not _HEX.fullmatch(data):
+        raise errors.invalid_argument("field 'data' must be a hex string of whole bytes")
+    converted = regdata.typed(value_type, bytes.fromhex(data))
+    if converted is not None:
+        return {"type": value_type, "data": converted}
+    return {"type": value_type, "data": data.lower(), "raw": True}
 
 
 def check_value(value_type, data):
@@ -94,10 +105,8 @@ class Registry:
             parts = self._hkcu.split("\\") + parts[1:]
         elif parts[0] == "HKCR":
             parts = ["HKLM", "SOFTWARE", "Classes"] + parts[1:]
-        if view == 32 and self._is_64bit and parts[0] == "HKLM" and len(parts) > 1 and fold(parts[1]) == "software":
-            rest = parts[2:]
-            if not (rest and fold(rest[0]) == fold(WOW_NODE)) and not _shared(rest):
-                parts = parts[:2] + [WOW_NODE] + rest
+        if view == 32 and self._is_64bit:
+            parts = wow64.redirect(parts)
         return parts
 
     def _real(self, parts):
@@ -114,12 +123,14 @@ class Registry:
         real = self._real(parts)
         names = self._children(real) if real else []
         if view == 32 and self._is_64bit:
-            # A shared key appears under its 32-bit parent although it lives natively.
-            logical = split_key(key)
-            for shared in SHARED_KEYS:
-                sp = ["HKLM", "SOFTWARE"] + shared.split("\\")
-                if [fold(p) for p in sp[:-1]] == [fold(p) for p in logical] and self._real(sp):
-                    names.append(self._real(sp).rsplit("\\", 1)[1])
+            # A key the other rule applies to can show under a parent whose physical copy lacks it
+            # (App Paths, shared, under the redirected CurrentVersion), and a name the physical
+            # parent has can be missing from this view (CLSID, redirected, under the shared Classes).
+            native = [fold(x) for x in self.physical(key, 64)]
+            depth = len(native)
+            names += [p.split("\\")[depth] for p in wow64.LISTED
+                      if p.count("\\") >= depth and [fold(x) for x in p.split("\\")[:depth]] == native]
+            names = [n for n in names if self.exists(key.rstrip("\\") + "\\" + n, view)]
         return sorted(set(names), key=fold)
 
     # -- reading ----------------------------------------------------------
@@ -138,12 +149,19 @@ class Registry:
         found = _find(entry["values"], name)
         return entry["values"][found] if found is not None else None
 
+    def get_value(self, key, view, name):
+        """``{"type", "data"}`` as RegistryKey.GetValue converts it, for the agent's direct reads."""
+        value = self.value(key, view, name)
+        if value is None or not value.get("raw"):
+            return value
+        return {"type": value["type"], "data": regdata.dotnet(value["type"], bytes.fromhex(value["data"]))}
+
     def read(self, key, view):
         entry = self.entry(key, view)
         if entry is None:
             return {"exists": False, "values": [], "subkeys": []}
         return {"exists": True,
-                "values": [{"name": n, "type": v["type"], "data": v["data"]} for n, v in entry["values"].items()],
+                "values": [{"name": n, **v} for n, v in entry["values"].items()],
                 "subkeys": self.subkeys(key, view)}
 
     # -- writing ----------------------------------------------------------
@@ -168,15 +186,15 @@ class Registry:
                 created.append("\\".join(spelled[:i]))
         return created
 
-    def set_value(self, key, view, name, value_type, data):
+    def set_value(self, key, view, name, value_type, data, raw=False):
         entry = self.entry(key, view)
         if entry is None:
             raise errors.key_not_found()
         if not isinstance(name, str):
             raise errors.invalid_argument("The value name must be a string.")
-        data = check_value(value_type, data)
+        value = stored(value_type, data, raw)
         found = _find(entry["values"], name)
-        entry["values"][name if found is None else found] = {"type": value_type, "data": data}
+        entry["values"][name if found is None else found] = value
 
     def delete_value(self, key, view, name):
         entry = self.entry(key, view)
@@ -198,11 +216,6 @@ class Registry:
         del self._keys[real]
         del self._index[fold(real)]
         return True, None
-
-
-def _shared(rest):
-    folded = [fold(p) for p in rest]
-    return any(folded[:len(s)] == s for s in (fold(k).split("\\") for k in SHARED_KEYS))
 
 
 def _find(values, name):

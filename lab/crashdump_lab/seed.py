@@ -3,11 +3,12 @@ a host that already carries foreign settings.
 
 Overlay sections:
 
-``registry``  {key: {"values": {name: {"type", "data"} | null}} | null}: keys
+``registry``  {key: {"values": {name: {"type", "data", "raw"?} | null}} | null}: keys
               are physical paths (``HKLM\\SOFTWARE\\Wow6432Node\\...`` for the
               32-bit copy; ``HKCU\\...`` is the administrator's hive, the
               agent's own); missing parents are created; a null value or key
-              deletes it.
+              deletes it. ``"raw": true`` gives the data as hex bytes of any
+              size for the type (lab/crashdump_lab/regdata.py).
 ``files``     {path: entry | null}: ``{"type": "directory", "sddl"?}`` or a
               file with ``content`` (text), ``content_base64`` or just ``size``
               (filler bytes), optional ``mtime``; parents are created.
@@ -83,7 +84,7 @@ def _registry(lab, keys):
             if value is None:
                 reg.delete_value(path, 64, name)
             else:
-                reg.set_value(path, 64, name, value["type"], value["data"])
+                reg.set_value(path, 64, name, value["type"], value["data"], raw=value.get("raw", False))
 
 
 def _delete_tree(reg, path):

@@ -19,7 +19,7 @@ import json
 import os
 import zlib
 
-from . import agent, errors, faults, state, winpath
+from . import agent, errors, faults, redirector, state, winpath
 
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                            "plugins", "plugin_utils")
@@ -144,7 +144,7 @@ class Transport:
             counters["round_trips"] += max(1, -(-len(data) // STDIN_CHUNK))
             counters["bytes_sent"] += len(data)
             try:
-                lab.files.write_file(winpath.norm(path), data)
+                lab.files.write_file(_host_path(lab, path), data)
             except errors.WinError as e:
                 failure = TransferError("put_file %s: %s" % (path, e.message))
         if failure is not None:
@@ -184,15 +184,23 @@ class Transport:
             offset += len(chunk)
 
 
+def _host_path(lab, path):
+    """The file a transfer opens: the connection's PowerShell is the agent's, redirected when it is 32-bit."""
+    path = winpath.norm(path)
+    if redirector.wow64_agent(lab.state):
+        return redirector.redirect(path, lab.state["env"]["SystemRoot"])
+    return path
+
+
 def _chunk(lab, path, offset):
     """The chunk at ``offset``, or None for a folder."""
     files = lab.files
     try:
-        entry = files.entry(winpath.norm(path))
+        entry = files.entry(_host_path(lab, path))
     except errors.WinError as e:
         raise TransferError("fetch_file %s: %s" % (path, e.message)) from e
     if entry is None:
         raise TransferError("fetch_file %s: the file does not exist" % path)
     if entry["type"] == "directory":
         return None
-    return files.read_file(winpath.norm(path), offset, FETCH_CHUNK)
+    return files.read_file(_host_path(lab, path), offset, FETCH_CHUNK)

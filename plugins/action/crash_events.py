@@ -61,9 +61,11 @@ class ActionModule(WindowsAgentAction):
         # whole query when a named provider is not registered there.
         op = {"op": "event_query", "log": "Application", "providers": [], "ids": list(_events.EVENT_IDS),
               "since": since, "max_events": args["max_events"]}
-        events = self.read_batch([op])[0]["events"]
+        found = self.read_batch([op])[0]
+        events = found["events"]
         parsed = _events.parse_events(events, images=args["images"])
-        truncated = len(events) >= args["max_events"]
+        # The host reads one event more than asked: exactly max_events events is not a truncation.
+        truncated = found["truncated"]
         if truncated:
             oldest = min((e["time"] for e in events if e.get("time")), default=since)
             self.warn("only the newest %d events since %s were read (back to %s): raise max_events or narrow "

@@ -99,6 +99,11 @@ class ActionModule(WindowsAgentAction):
              "since": _harvest.iso(since - EVENT_SLACK) if since else None, "max_events": MAX_EVENTS},
             {"op": "temp_dir", "name": _harvest.TEMP_NAME, "create": False},
         ])
+        if events.get("truncated"):
+            oldest = min((e["time"] for e in events["events"] if e.get("time")), default=None)
+            self.warn("the Application log holds more than %d Event 1000 records in the period searched: only those "
+                      "back to %s were read, so an older dump may be reported without its event"
+                      % (MAX_EVENTS, oldest))
         dumps, problems = _harvest.collect(found, labels, images)
         for problem in problems:
             self.warn(problem)

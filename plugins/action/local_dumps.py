@@ -350,10 +350,10 @@ def _dump_scope(global_state, image_state):
     if not global_state.exists:
         return "none"
     count = global_state.value("DumpCount")
-    if count is None or count["type"] != "REG_DWORD" or count["data"] > 0:
+    if count is None or count["type"] != "REG_DWORD" or count.get("raw") or count["data"] > 0:
         return "all_processes"
     own = image_state.value("DumpCount") if image_state is not None and image_state.exists else None
-    return "image" if own and own["type"] == "REG_DWORD" and own["data"] > 0 else "none"
+    return "image" if own and own["type"] == "REG_DWORD" and not own.get("raw") and own["data"] > 0 else "none"
 
 
 def _path_chain(path):

@@ -28,6 +28,7 @@ notes:
   - The module runs as an action plugin. It sends one batch of reads to the host and, only when something must
     change, one batch of changes, over the task's connection (C(winrm), C(psrp) or C(ssh) with the PowerShell shell).
   - Arguments reach the host as JSON data, never as PowerShell text.
+  - C(become) is refused with an error, since the agent runs as the account the connection logs on with.
 """
 
     # Read-only (info) modules.
@@ -47,4 +48,6 @@ attributes:
   action:
     support: full
     description: Runs as an action plugin on the controller; only the collection's PowerShell agent runs on the host.
+notes:
+  - C(become) is refused with an error, since the agent runs as the account the connection logs on with.
 """

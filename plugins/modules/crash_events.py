@@ -45,8 +45,9 @@ options:
     default: []
   max_events:
     description:
-      - Read at most this many events (the newest), of the four ids together. When the limit is reached the task
-        warns and RV(truncated) is V(true).
+      - Read at most this many events (the newest), of the four ids together. When the window holds more, the task
+        warns and RV(truncated) is V(true); exactly this many is not a truncation (the host reads one event more
+        to tell).
     type: int
     default: 2000
 extends_documentation_fragment:
@@ -92,7 +93,7 @@ since:
   type: str
   sample: "2026-11-18T10:00:00.000Z"
 truncated:
-  description: Whether O(max_events) events were read, so older events in the window may have been left out.
+  description: Whether the window holds more than O(max_events) events, so older ones were left out.
   returned: always
   type: bool
 stats:

@@ -125,6 +125,7 @@ attributes:
     support: full
     description: Runs as an action plugin on the controller; only the collection's PowerShell agent runs on the host.
 notes:
+  - C(become) is refused with an error, since the agent runs as the account the connection logs on with.
   - "Round trips: one read batch (search, hashes, Event 1000 records); when any dump is compressed, one batch
     compressing them; one C(fetch_file) per dump fetched (over winrm, one round trip per 512 KiB moved, plus one
     when the size is an exact multiple of it); and, when temporary files were made or O(remove_after_fetch)

@@ -7,7 +7,10 @@ The rules every module follows live here, once:
 * the argument spec, and the module's own ``validate`` hook, run before
   anything is sent to the host: bad input fails with nothing sent;
 * one invocation makes one read batch and at most one apply batch;
-* check mode never sends an apply batch.
+* check mode never sends an apply batch;
+* ``become`` is refused: the agent runs as the connecting account, and
+  ansible-core's Windows ``runas`` become wraps only its own module wrapper,
+  so a task asking for another user would silently run as the connecting one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ._agent import OperationError, check_results, execute_batch
+
+BECOME_REFUSED = ("become is not supported (become_method %s, become_user %s): the collection's agent runs as the "
+                  "account the connection logs on with, so connect as an administrator and set become: false "
+                  "for this task")
 
 
 class ModuleFailure(Exception):
@@ -58,6 +65,9 @@ class WindowsAgentAction(ActionBase):
         self.warnings = []
         self._batches = []
         try:
+            if self._play_context.become:
+                raise ModuleFailure(BECOME_REFUSED % (self._play_context.become_method or "become",
+                                                      self._play_context.become_user or "the default user"))
             self.validate(args)
             result.update(self.run_module(args))
         except ModuleFailure as e:

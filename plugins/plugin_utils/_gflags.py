@@ -111,6 +111,9 @@ def parse_number(value):
     if value is None:
         return None
     data = value["data"]
+    if value.get("raw"):
+        # Bytes of odd size for the type (hex), not a number the loader documents reading.
+        raise ValueError("a %s value of odd size (bytes %s) is not a flag number" % (value["type"], data))
     if value["type"] == "REG_DWORD" and isinstance(data, int) and not isinstance(data, bool):
         return data
     if value["type"] == "REG_SZ" and isinstance(data, str):

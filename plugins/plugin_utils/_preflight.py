@@ -345,7 +345,13 @@ def _values(found, snap, exe, eff, planned, views):
                               "DumpCount, DumpType and CustomDumpFlags.")
                     continue
                 allowed = ("REG_EXPAND_SZ", "REG_SZ") if canonical == "DumpFolder" else (_wer.VALUE_TYPES[canonical],)
-                if value["type"] not in allowed:
+                if value.get("raw"):
+                    found.add("odd_size_value", "warning",
+                              "%s\\%s is a %s of %d bytes (%s) that is not the form of its type; what WER reads of it "
+                              "is not documented, so it is treated as not set." % (
+                                  _where(key, view), name, value["type"], len(value["data"]) // 2, value["data"]),
+                              dict(evidence, raw=True), "Set it again with its type, or delete it.")
+                elif value["type"] not in allowed:
                     shown = value["data"]
                     data = shown.strip() if isinstance(shown, str) and shown.strip().isdigit() else "<value>"
                     found.add("wrong_value_type", "warning",

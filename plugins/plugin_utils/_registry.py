@@ -4,7 +4,10 @@
 
 Keys and value names are case-insensitive on Windows and keep the case they
 were created with; values are ``{"type": "REG_...", "data": ...}`` in the
-agent protocol's encoding, compared by type and data.
+agent protocol's encoding, compared by type and data. A value whose bytes are
+not the canonical form of its type (a REG_DWORD of 5 bytes, a REG_SZ with two
+NULs) comes as ``{"type", "data": hex, "raw": True}``; the flag travels with it
+into comparisons, undo records and the reg_set that restores it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ class KeyState:
 
     def value(self, name):
         v = self.values.get(fold(name))
-        return {"type": v["type"], "data": v["data"]} if v else None
+        if not v:
+            return None
+        return dict({"type": v["type"], "data": v["data"]}, **({"raw": True} if v.get("raw") else {}))
 
 
 class Snapshot:
@@ -75,13 +80,16 @@ class Snapshot:
 def same_value(a, b):
     if a is None or b is None:
         return a is b
-    return a["type"] == b["type"] and a["data"] == b["data"]
+    return a["type"] == b["type"] and a["data"] == b["data"] and bool(a.get("raw")) == bool(b.get("raw"))
 
 
 def format_data(value):
     """A value's type and data as a .reg export shows them, for diffs and messages."""
     shown = json.dumps(value["data"], ensure_ascii=False)
-    if value["type"] in ("REG_DWORD", "REG_QWORD"):
+    if value.get("raw"):
+        data = value["data"]
+        shown = "hex:" + ",".join(data[i:i + 2] for i in range(0, len(data), 2))
+    elif value["type"] in ("REG_DWORD", "REG_QWORD"):
         shown = "%d (0x%x)" % (value["data"], value["data"])
     return "%s:%s" % (value["type"], shown)
 

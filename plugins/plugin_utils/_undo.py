@@ -211,9 +211,11 @@ class ChangeSet:
             return
         if not state.exists:
             self._create_key(key, view, remember)
-        self.ops.append({"op": "reg_set", "key": key, "view": view, "name": name,
-                         "type": value["type"], "data": value["data"]})
-        state.values[fold(name)] = {"name": name, "type": value["type"], "data": value["data"]}
+        op = {"op": "reg_set", "key": key, "view": view, "name": name, "type": value["type"], "data": value["data"]}
+        if value.get("raw"):
+            op["raw"] = True  # prior bytes of odd size: written back byte for byte with their type
+        self.ops.append(op)
+        state.values[fold(name)] = dict(value, name=name)
 
     def ensure_key(self, key, view):
         """Create ``key`` (and missing parents below the root) if it does not exist."""

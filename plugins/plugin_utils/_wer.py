@@ -119,7 +119,10 @@ def effective(global_state, image_state):
 
 
 def _valid(name, value):
-    # WER ignores a value of the wrong type; treat it as absent.
+    # WER ignores a value of the wrong type; treat it as absent. Data of odd size (raw) is treated alike:
+    # what WER makes of it is not documented.
+    if value.get("raw"):
+        return False
     if name == "DumpFolder":
         return value["type"] in ("REG_EXPAND_SZ", "REG_SZ")
     return value["type"] == VALUE_TYPES[name]

@@ -321,7 +321,99 @@ function ConvertTo-UnsignedInteger {
     return $Raw
 }
 
+# Registry data of odd size. RegistryKey.GetValue converts what
+# RegQueryValueEx returns without checking its size (.NET Framework reference
+# source, RegistryKey.InternalGetValue): a REG_DWORD of 5 to 8 bytes comes
+# back as an Int64 and a longer one as byte[], a shorter one padded with
+# zeros; a REG_SZ loses an odd last byte and keeps all but one trailing NUL;
+# a REG_MULTI_SZ is parsed whatever its terminators. RegistryKey.SetValue
+# takes byte[] only for Binary and None. So the agent reads each value's bytes
+# with RegQueryValueEx and, when they are not what SetValue would write for
+# the converted data, reports those bytes (hex) with the declared type and
+# raw = true; reg_set with raw writes such bytes back with RegSetValueEx.
+# Both are mscorlib's own P/Invoke declarations (Microsoft.Win32.Win32Native,
+# internal to every .NET Framework 4.x), reached by reflection: Add-Type
+# would start the C# compiler in every batch.
+# The type numbers of winnt.h; those .NET has no RegistryValueKind for are always raw.
+$RegTypeNames = @{ 0 = 'REG_NONE'; 1 = 'REG_SZ'; 2 = 'REG_EXPAND_SZ'; 3 = 'REG_BINARY'; 4 = 'REG_DWORD'
+    5 = 'REG_DWORD_BIG_ENDIAN'; 6 = 'REG_LINK'; 7 = 'REG_MULTI_SZ'; 8 = 'REG_RESOURCE_LIST'
+    9 = 'REG_FULL_RESOURCE_DESCRIPTOR'; 10 = 'REG_RESOURCE_REQUIREMENTS_LIST'; 11 = 'REG_QWORD' }
+
+function Get-RegistryNativeMethod {
+    param([string]$Name, [type[]]$Types)
+    $native = [Microsoft.Win32.RegistryKey].Assembly.GetType('Microsoft.Win32.Win32Native')
+    if ($null -eq $native) { return $null }
+    $flags = [System.Reflection.BindingFlags]'NonPublic, Public, Static'
+    return $native.GetMethod($Name, $flags, $null, $Types, $null)
+}
+
+# The value's bytes and type number, or $null where the call is unavailable.
+function Read-RegistryBytes {
+    param($Key, [string]$Name)
+    $intRef = [int].MakeByRefType()
+    $method = Get-RegistryNativeMethod 'RegQueryValueEx' @([Microsoft.Win32.SafeHandles.SafeRegistryHandle], [string], [int[]], $intRef, [byte[]], $intRef)
+    if ($null -eq $method) { return $null }
+    $call = [object[]]@($Key.Handle, $Name, $null, [int]0, $null, [int]0)
+    $code = [int]$method.Invoke($null, $call)
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+    $bytes = New-Object -TypeName 'byte[]' -ArgumentList ([int]$call[5])
+    $call = [object[]]@($Key.Handle, $Name, $null, [int]0, $bytes, [int]$bytes.Length)
+    $code = [int]$method.Invoke($null, $call)
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+    return @{ Type = [int]$call[3]; Bytes = $bytes }
+}
+
+function Write-RegistryBytes {
+    param($Key, [string]$Name, [int]$Type, [byte[]]$Bytes)
+    $method = Get-RegistryNativeMethod 'RegSetValueEx' @([Microsoft.Win32.SafeHandles.SafeRegistryHandle], [string], [int], [Microsoft.Win32.RegistryValueKind], [byte[]], [int])
+    if ($null -eq $method) { throw (New-AgentException 'System.NotSupportedException' 'raw registry data cannot be written: RegSetValueEx is not reachable') }
+    $kind = [System.Enum]::ToObject([Microsoft.Win32.RegistryValueKind], $Type)
+    $code = [int]$method.Invoke($null, [object[]]@($Key.Handle, $Name, [int]0, $kind, $Bytes, [int]$Bytes.Length))
+    if ($code -ne 0) { throw (New-Object System.ComponentModel.Win32Exception -ArgumentList $code) }
+}
+
+# The bytes RegistryKey.SetValue writes for the protocol data of an entry.
+function ConvertTo-CanonicalBytes {
+    param($Entry)
+    $unicode = [System.Text.Encoding]::Unicode
+    $nul = [string][char]0
+    switch -CaseSensitive ($Entry['type']) {
+        'REG_SZ' { return , $unicode.GetBytes($Entry['data'] + $nul) }
+        'REG_EXPAND_SZ' { return , $unicode.GetBytes($Entry['data'] + $nul) }
+        'REG_MULTI_SZ' {
+            $text = ''
+            foreach ($s in $Entry['data']) { $text = $text + $s + $nul }
+            return , $unicode.GetBytes($text + $nul)
+        }
+        'REG_DWORD' { return , [System.BitConverter]::GetBytes([uint32]$Entry['data']) }
+        'REG_QWORD' { return , [System.BitConverter]::GetBytes([uint64]$Entry['data']) }
+    }
+    return $null
+}
+
 function Read-RegistryValue {
+    param($Key, [string]$Name)
+    $entry = Read-TypedRegistryValue $Key $Name
+    if (@('REG_SZ', 'REG_EXPAND_SZ', 'REG_MULTI_SZ', 'REG_DWORD', 'REG_QWORD', 'REG_UNKNOWN') -cnotcontains $entry['type']) { return $entry }
+    $found = Read-RegistryBytes $Key $Name
+    if ($null -eq $found) { return $entry }
+    if ($entry['type'] -ceq 'REG_UNKNOWN') {
+        if (-not $RegTypeNames.ContainsKey($found['Type'])) { return $entry }
+        return [ordered]@{ name = $Name; type = $RegTypeNames[$found['Type']]; data = (ConvertTo-Hex $found['Bytes']); raw = $true }
+    }
+    # Only a 4-byte REG_DWORD, an 8-byte REG_QWORD and strings without NUL
+    # can be what SetValue wrote; then the bytes must be exactly those.
+    $fits = $true
+    if ($entry['type'] -ceq 'REG_DWORD') { $fits = $found['Bytes'].Length -eq 4 }
+    elseif ($entry['type'] -ceq 'REG_QWORD') { $fits = $found['Bytes'].Length -eq 8 }
+    else {
+        foreach ($s in @($entry['data'])) { if ($s.Contains([string][char]0)) { $fits = $false } }
+    }
+    if ($fits -and (ConvertTo-Hex (ConvertTo-CanonicalBytes $entry)) -ceq (ConvertTo-Hex $found['Bytes'])) { return $entry }
+    return [ordered]@{ name = $Name; type = $entry['type']; data = (ConvertTo-Hex $found['Bytes']); raw = $true }
+}
+
+function Read-TypedRegistryValue {
     param($Key, [string]$Name)
     $kind = $Key.GetValueKind($Name)
     # REG_EXPAND_SZ is reported as stored, never expanded.
@@ -445,7 +537,16 @@ function Invoke-RegSet {
     $target = Resolve-RegistryKey $Op
     $name = Get-RequiredString $Op 'name'
     $type = Get-RequiredString $Op 'type'
-    $converted = ConvertTo-RegistryData $type (Get-Field $Op 'data')
+    $rawBytes = $null
+    $typeNumber = 0
+    if (Get-OptionalBool $Op 'raw' $false) {
+        foreach ($number in $RegTypeNames.Keys) { if ($RegTypeNames[$number] -ceq $type) { $typeNumber = $number } }
+        if (-not $RegTypeNames.ContainsValue($type)) {
+            throw (New-AgentException 'System.ArgumentException' ("unsupported registry type '" + $type + "'"))
+        }
+        $rawBytes = ConvertFrom-Hex (Get-Field $Op 'data') 'data'
+    }
+    else { $converted = ConvertTo-RegistryData $type (Get-Field $Op 'data') }
     $base = Open-RegistryBase $target
     $key = $null
     try {
@@ -454,7 +555,8 @@ function Invoke-RegSet {
             # Same exception and text as RegOpenKeyEx's ERROR_FILE_NOT_FOUND.
             throw (New-AgentException 'System.IO.FileNotFoundException' 'The system cannot find the file specified.')
         }
-        $key.SetValue($name, $converted['Value'], $converted['Kind'])
+        if ($null -ne $rawBytes) { Write-RegistryBytes $key $name $typeNumber $rawBytes }
+        else { $key.SetValue($name, $converted['Value'], $converted['Kind']) }
     }
     finally {
         Close-RegistryKeys $key $base
@@ -913,6 +1015,7 @@ function Invoke-OsFacts {
     $Data['build'] = $build
     $Data['arch'] = $arch
     $Data['is_64bit'] = [System.Environment]::Is64BitOperatingSystem
+    $Data['process_64bit'] = [System.Environment]::Is64BitProcess
     $Data['ps_version'] = $PSVersionTable.PSVersion.ToString()
     $Data['language_mode'] = [string]$ExecutionContext.SessionState.LanguageMode
     $Data['system_root'] = Get-EnvValue 'SystemRoot'
@@ -1092,6 +1195,21 @@ function Invoke-ProcessList {
     }
 }
 
+# An XPath 1.0 string literal; the event log's XPath subset has no concat(),
+# so a text holding both quote characters cannot be written.
+function ConvertTo-XPathLiteral {
+    param([string]$Text)
+    if (-not $Text.Contains("'")) { return "'" + $Text + "'" }
+    if (-not $Text.Contains('"')) { return '"' + $Text + '"' }
+    throw (New-AgentException 'System.ArgumentException' "field 'providers' cannot name a provider holding both ' and `"")
+}
+
+# The query is an XPath filter in UTC, not a FilterHashtable: its StartTime
+# goes through local time (the hour repeated when daylight saving time ends
+# matches only once), its ProviderName fails the whole query for a provider
+# not registered on the host ("There is not an event provider on the
+# localhost computer that matches ..."), and MaxEvents applies before any
+# exact filter done here. One event more than asked tells truncation.
 function Invoke-EventQuery {
     param($Op, $Data)
     $log = Get-Field $Op 'log' 'Application'
@@ -1101,40 +1219,45 @@ function Invoke-EventQuery {
     $providers = Get-ListField $Op 'providers'
     $ids = Get-ListField $Op 'ids'
     $since = Get-Field $Op 'since'
-    $sinceUtc = $null
     $maxEvents = Get-Field $Op 'max_events'
     $events = New-Object System.Collections.Generic.List[object]
+    $unregistered = New-Object System.Collections.Generic.List[object]
     $Data['events'] = $events
+    $Data['truncated'] = $false
+    $Data['unregistered_providers'] = $unregistered
 
-    $filter = @{ LogName = $log }
+    $conditions = New-Object System.Collections.Generic.List[string]
     if ($providers.Count -gt 0) {
-        $providerNames = New-Object System.Collections.Generic.List[string]
+        $registered = @{}
+        foreach ($n in [System.Diagnostics.Eventing.Reader.EventLogSession]::GlobalSession.GetProviderNames()) {
+            $registered[$n.ToLowerInvariant()] = $true
+        }
+        $terms = New-Object System.Collections.Generic.List[string]
         foreach ($p in $providers) {
             if (-not ($p -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'providers' must be a list of strings") }
-            $providerNames.Add($p)
+            $terms.Add('Provider[@Name=' + (ConvertTo-XPathLiteral $p) + ']')
+            if (-not $registered.ContainsKey($p.ToLowerInvariant())) { $unregistered.Add($p) }
         }
-        $filter['ProviderName'] = $providerNames.ToArray()
+        $conditions.Add('(' + ($terms -join ' or ') + ')')
     }
     if ($ids.Count -gt 0) {
-        $idList = New-Object System.Collections.Generic.List[int]
-        foreach ($id in $ids) { $idList.Add([int](ConvertTo-CheckedInteger $id 'ids' 0 65535)) }
-        $filter['Id'] = $idList.ToArray()
+        $terms = New-Object System.Collections.Generic.List[string]
+        foreach ($id in $ids) { $terms.Add('EventID=' + ([int](ConvertTo-CheckedInteger $id 'ids' 0 65535)).ToString($Invariant)) }
+        $conditions.Add('(' + ($terms -join ' or ') + ')')
     }
     if ($null -ne $since) {
         if (-not ($since -is [string])) { throw (New-AgentException 'System.ArgumentException' "field 'since' must be an ISO 8601 string or null") }
         $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal
         $sinceUtc = [System.DateTimeOffset]::Parse($since, $Invariant, $styles).UtcDateTime
-        # Get-WinEvent turns StartTime into text with ToString() and parses it
-        # back as local time, dropping the kind and the milliseconds: hand it
-        # local time, and apply the exact bound below.
-        $filter['StartTime'] = $sinceUtc.ToLocalTime()
+        $conditions.Add("TimeCreated[@SystemTime>='" + $sinceUtc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", $Invariant) + "']")
     }
-    $query = @{ FilterHashtable = $filter; ErrorAction = 'Stop' }
+    $xpath = '*'
+    if ($conditions.Count -gt 0) { $xpath = '*[System[' + ($conditions -join ' and ') + ']]' }
+    $query = @{ LogName = $log; FilterXPath = $xpath; ErrorAction = 'Stop' }
+    $limit = $null
     if ($null -ne $maxEvents) {
-        $limit = [long](ConvertTo-CheckedInteger $maxEvents 'max_events' 0 ([decimal][long]::MaxValue))
-        # Get-WinEvent rejects -MaxEvents 0; zero events asked means none returned.
-        if ($limit -eq 0) { return }
-        $query['MaxEvents'] = $limit
+        $limit = [long](ConvertTo-CheckedInteger $maxEvents 'max_events' 0 ([decimal]([long]::MaxValue - 1)))
+        $query['MaxEvents'] = $limit + 1
     }
 
     $records = @()
@@ -1148,10 +1271,12 @@ function Invoke-EventQuery {
         if ($errorId -like 'NoMatchingEventsFound*') { $records = @() }
         else { throw }
     }
+    if ($null -ne $limit -and $records.Count -gt $limit) {
+        $Data['truncated'] = $true
+        if ($limit -eq 0) { $records = @() } else { $records = $records[0..($limit - 1)] }
+    }
     # Get-WinEvent returns newest first.
     foreach ($record in $records) {
-        if ($null -ne $sinceUtc -and $null -ne $record.TimeCreated -and
-            $record.TimeCreated.ToUniversalTime() -lt $sinceUtc) { continue }
         $properties = New-Object System.Collections.Generic.List[object]
         if ($null -ne $record.Properties) {
             foreach ($property in $record.Properties) { $properties.Add((ConvertTo-PlainValue $property.Value)) }
@@ -1559,7 +1684,8 @@ function Add-ImageFileSource {
         $Found[$identity] = [ordered]@{ path = $Path; sources = (New-Object System.Collections.Generic.List[object]) }
         $Order.Add($identity)
     }
-    $Found[$identity]['sources'].Add($Source)
+    # App Paths is shared between the registry views since Windows 7: both reads find the same entry.
+    if (-not $Found[$identity]['sources'].Contains($Source)) { $Found[$identity]['sources'].Add($Source) }
 }
 
 function Invoke-ImageFiles {
@@ -1988,8 +2114,25 @@ function Invoke-HotfixLatest {
 # Batch driver.
 # ---------------------------------------------------------------------------
 
+# A 32-bit PowerShell on 64-bit Windows (the psrp configuration
+# Microsoft.PowerShell32, a 32-bit powershell.exe) sees the file system
+# through the WOW64 file system redirector: %WINDIR%\System32, and with it the
+# SYSTEM profile, is %WINDIR%\SysWOW64 there, and %ProgramFiles% is
+# "Program Files (x86)" (Microsoft, "File System Redirector"). Its registry
+# access is unaffected: every key is opened with an explicit view.
+$Wow64Process = [System.Environment]::Is64BitOperatingSystem -and -not [System.Environment]::Is64BitProcess
+$FileSystemOps = @('path_stat', 'dir_ensure', 'dir_remove', 'file_list', 'file_remove', 'file_find', 'temp_dir',
+    'file_compress', 'image_files', 'folder_probe')
+$Wow64Refusal = 'the agent runs in a 32-bit PowerShell on 64-bit Windows (such as the psrp configuration ' +
+'Microsoft.PowerShell32): the file system redirector would show it %WINDIR%\SysWOW64 for %WINDIR%\System32 ' +
+'and the SYSTEM profile below it, so file operations are refused; connect to the 64-bit configuration ' +
+'(Microsoft.PowerShell, the default)'
+
 function Invoke-AgentOp {
     param([string]$Name, $Op, $Data)
+    if ($Wow64Process -and $FileSystemOps -ccontains $Name) {
+        throw (New-AgentException 'System.NotSupportedException' $Wow64Refusal)
+    }
     switch -CaseSensitive ($Name) {
         'reg_read' { Invoke-RegRead $Op $Data }
         'reg_set' { Invoke-RegSet $Op $Data }

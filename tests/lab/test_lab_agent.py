@@ -203,7 +203,7 @@ def test_os_facts(state_dir, host, arch, w6432):
     assert facts["arch"] == arch and facts["is_64bit"] is (arch != "x86")
     assert facts["system_root"] == "C:\\Windows" and facts["language_mode"] == "FullLanguage"
     assert facts["env"]["ProgramW6432"] == w6432 and facts["env"]["SystemRoot"] == "C:\\Windows"
-    assert set(facts) == {"hostname", "os_name", "version", "build", "arch", "is_64bit", "ps_version",
+    assert set(facts) == {"hostname", "os_name", "version", "build", "arch", "is_64bit", "process_64bit", "ps_version",
                           "language_mode", "system_root", "env"}
 
 
@@ -275,7 +275,7 @@ def test_event_query_filters_newest_first(state_dir):
         "APPCRASH", "APPCRASH", "StoreAgentScanForUpdatesFailure0"]
     assert [e["record_id"] for e in recent["events"]] == [second["events"][1], second["events"][0]]
     assert len(limited["events"]) == 1 and limited["events"][0]["record_id"] == second["events"][1]
-    assert none == {"events": []}
+    assert none == {"events": [], "truncated": False, "unregistered_providers": []}
     event = crashes["events"][0]
     assert set(event) == {"log", "provider", "id", "level", "time", "record_id", "machine", "properties"}
 

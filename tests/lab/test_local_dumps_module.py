@@ -116,6 +116,14 @@ SEEDS = {
                                   LD32 + "\\notepad.exe": {"values": {"DumpType": dword(2)}}}},
     "empty-image-key": {"registry": {LD + "\\netsh.exe": {"values": {}},
                                      LD + "\\netsh.exe\\Vendor": {"values": {"Id": dword(7)}}}},
+    # Data of odd size, as a careless tool leaves it: a 5-byte REG_DWORD, a REG_EXPAND_SZ with two NULs, a
+    # REG_MULTI_SZ with one terminating NUL, a 3-byte global DumpCount. Undo must give back these very bytes.
+    "odd-sizes": {"registry": {
+        LD: {"values": {"DumpCount": {"type": "REG_DWORD", "data": "000000", "raw": True}}},
+        LD + "\\netsh.exe": {"values": {
+            "DumpCount": {"type": "REG_DWORD", "data": "0a00000000", "raw": True},
+            "DumpFolder": {"type": "REG_EXPAND_SZ", "data": "43003a005c00570000000000", "raw": True},
+            "DumpType": {"type": "REG_MULTI_SZ", "data": "32000000", "raw": True}}}}},
 }
 
 

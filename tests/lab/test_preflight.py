@@ -68,6 +68,8 @@ SERVICE = {
     "executables": {"C:\\Program Files\\App\\app.exe": {"version": "4.2.0.17", "product_version": "4.2",
                                                         "product_name": "App", "company": "Contoso", "size": 4096,
                                                         "mtime": "2026-09-01T00:00:00.000Z"}},
+    # Installed with an App Paths entry: a shared key since Windows 7, so both registry views find it.
+    "registry": {APP_PATHS + "\\app.exe": {"values": {"": sz("C:\\Program Files\\App\\app.exe")}}},
 }
 
 # host: (overlay, module options, the warnings and blockers expected)
@@ -100,6 +102,8 @@ CASES = {
                                       "DumpCount": dword(10), "CrashCount": dword(5), "DumpType": sz("2"),
                                       "CustomDumpFlags": dword(0x80000000)}}}}), {},
         {"ignored_value", "wrong_value_type", "dump_type_invalid", "custom_dump_flags_invalid"}),
+    "odd-size": (merge(CONFIGURED, {"registry": {LD + "\\app.exe": {"values": {
+        "CustomDumpFlags": {"type": "REG_DWORD", "data": "2101000000", "raw": True}}}}}), {}, {"odd_size_value"}),
     "misplaced": (merge(CONFIGURED, {"registry": {
         "HKCU\\Software\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps\\app.exe": {
             "values": {"DumpType": dword(2)}},
@@ -193,6 +197,8 @@ def test_findings_say_what_and_why(results):
     assert by_id(found["aedebug-wow64"], "postmortem_debugger_wow64")[0]["severity"] == "warning"
     (ignored,) = by_id(found["bad-values"], "ignored_value")
     assert ignored["evidence"]["name"] == "CrashCount" and ignored["evidence"]["suggestion"] == "DumpCount"
+    (odd,) = by_id(found["odd-size"], "odd_size_value")
+    assert "CustomDumpFlags is a REG_DWORD of 5 bytes (2101000000)" in odd["message"] and odd["evidence"]["raw"]
     (wrong,) = by_id(found["bad-values"], "wrong_value_type")
     assert wrong["fix"] == 'reg add "%s\\app.exe" /v DumpType /t REG_DWORD /d 2 /f' % LD
     assert found["bad-values"]["effective"]["dump_type"] == 7
@@ -236,8 +242,9 @@ def test_what_the_host_and_image_look_like(results):
     assert where["file_pattern"] == "C:\\WER\\app.exe.<pid>.dmp"
 
     service = found["service"]
-    assert "C:\\Program Files\\App\\app.exe (version 4.2.0.17; service:AppSvc)" in by_id(service, "image_files")[0][
-        "message"]
+    # App Paths once although both registry views read it (a shared key).
+    assert "C:\\Program Files\\App\\app.exe (version 4.2.0.17; app_paths, service:AppSvc)" in by_id(
+        service, "image_files")[0]["message"]
     (where,) = service["dump_locations"]
     assert where["sid"] == "S-1-5-19" and where["why"] == "service AppSvc" and where["writable"] is True
 

@@ -31,6 +31,7 @@ FOLDER = "C:\\Windows\\Temp\\crashdump-test-" + RUN
 SDDL = "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 # An owner that is neither the agent's user nor Administrators: needs SeRestorePrivilege enabled.
 SYSTEM_OWNED = "O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+NO_PROVIDER = "crashdump-no-such-provider-" + RUN
 
 VALUES = [
     ("sz", "REG_SZ", "plain \u00e9t\u00e9 \u65e5\u672c"),
@@ -42,6 +43,16 @@ VALUES = [
     ("none", "REG_NONE", ""),
     ("", "REG_SZ", "the default value"),
 ]
+# Data of odd size, written as bytes with their declared type: each must read back raw, byte for byte;
+# bytes in their type's canonical form read back typed.
+ODD = [
+    ("odd_dword", "REG_DWORD", "0a00000000"),
+    ("short_dword", "REG_DWORD", "0a00"),
+    ("two_nuls", "REG_SZ", "6100620000000000"),
+    ("odd_sz", "REG_EXPAND_SZ", "6100620000"),
+    ("one_nul_multi", "REG_MULTI_SZ", "6100000062000000"),
+]
+CANONICAL = ("plain_dword", "REG_DWORD", "0a000000", 10)
 
 
 def reg(op, key=KEY, view=64, **kw):
@@ -55,6 +66,8 @@ BATCHES = {
     "views": [reg("reg_create_key", view=32), reg("reg_set", view=32, name="v", type="REG_DWORD", data=32),
               reg("reg_read", key=KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node"), view=64),
               {"op": "os_facts"}],
+    "odd": [reg("reg_set", name=n, type=t, data=d, raw=True) for n, t, d in ODD]
+    + [reg("reg_set", name=CANONICAL[0], type=CANONICAL[1], data=CANONICAL[2], raw=True), reg("reg_read")],
     "stop": [reg("reg_set", key=KEY + "\\missing", name="x", type="REG_SZ", data="y"),
              reg("reg_read")],
     "delete": [reg("reg_delete_value", name="sz"), reg("reg_delete_value", name="sz"),
@@ -79,6 +92,10 @@ BATCHES = {
              {"op": "process_list", "names": ["no-such-image-%s.exe" % RUN]},
              {"op": "event_query", "log": "Application", "providers": [], "ids": [1000], "since": None,
               "max_events": 3},
+             # Any Windows Application log holds more than one record: one asked, more there.
+             {"op": "event_query", "log": "Application", "providers": [], "ids": [], "since": None, "max_events": 1},
+             {"op": "event_query", "log": "Application", "providers": [NO_PROVIDER], "ids": [], "since": None,
+              "max_events": 5},
              {"op": "no_such_op"},
              {"op": "service_state", "name": "EventLog"},
              {"op": "service_restart", "name": "no-such-service-" + RUN}],
@@ -86,7 +103,7 @@ BATCHES = {
 RESTART = os.environ.get("CRASHDUMP_WINDOWS_RESTART_SERVICE") if REAL_HOST else "WerSvc"
 if RESTART:
     BATCHES["restart"] = [{"op": "service_state", "name": RESTART}, {"op": "service_restart", "name": RESTART}]
-CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES] + [
+CLEANUP = [reg("reg_delete_value", name=n) for n, _type, _data in VALUES + ODD + [CANONICAL[:3]]] + [
     reg("reg_delete_value", view=32, name="v"), reg("reg_delete_key", view=32), reg("reg_delete_key"),
     reg("reg_delete_key", key=ROOT)]
 
@@ -136,6 +153,11 @@ def test_every_operation(replies):
         wow = data(views[2])
         assert wow["exists"] and wow["values"] == [{"name": "v", "type": "REG_DWORD", "data": 32}]
 
+    odd = {v["name"]: v for v in data(replies["odd"][-1])["values"]}
+    for name, value_type, raw in ODD:
+        assert odd[name] == {"name": name, "type": value_type, "data": raw, "raw": True}
+    assert odd[CANONICAL[0]] == {"name": CANONICAL[0], "type": CANONICAL[1], "data": CANONICAL[3]}
+
     stop = replies["stop"]
     error = stop[0]["error"]
     assert stop[0]["ok"] is False and error["op"] == "reg_set" and "missing" in error["path"]
@@ -169,14 +191,20 @@ def test_every_operation(replies):
     host = replies["host"]
     facts = data(host[0])
     assert facts["arch"] in ("AMD64", "x86", "ARM64") and facts["build"] > 0 and facts["env"]["SystemRoot"]
+    # The suite's file operations need a 64-bit agent on 64-bit Windows (a 32-bit one refuses them).
+    assert facts["process_64bit"] is facts["is_64bit"]
     assert data(host[1])["exists"] is True and data(host[2])["exists"] is False
     assert data(host[3])["processes"] == []
     assert isinstance(data(host[4])["events"], list)
-    assert host[5]["ok"] is False and host[5]["error"]["op"] == "no_such_op"
-    log = data(host[6])
+    one = data(host[5])
+    assert len(one["events"]) == 1 and one["truncated"] is True
+    # Get-WinEvent -ProviderName would fail the whole operation for a provider not registered.
+    assert data(host[6]) == {"events": [], "truncated": False, "unregistered_providers": [NO_PROVIDER]}
+    assert host[7]["ok"] is False and host[7]["error"]["op"] == "no_such_op"
+    log = data(host[8])
     assert isinstance(log["shared_with"], list)
     assert all(set(d) == {"name", "status", "start_mode"} for d in log["dependents"])
-    assert host[7]["ok"] is False and host[7]["error"]["op"] == "service_restart"
+    assert host[9]["ok"] is False and host[9]["error"]["op"] == "service_restart"
 
     assert all(r["ok"] for r in replies["cleanup"][-4:]), replies["cleanup"]
 
