@@ -45,10 +45,15 @@ class ActionModule(WindowsAgentAction):
             problem = image_problem(exe)
             if problem:
                 raise ModuleFailure("exe: %s" % problem)
-            if is_sensitive(exe) and not args["allow_sensitive_image"]:
+            # Listing what stays on the host (fetch_new and remove_after_fetch false) moves nothing.
+            moves = args["fetch_new"] or args["remove_after_fetch"]
+            if moves and is_sensitive(exe) and not args["allow_sensitive_image"]:
                 raise ModuleFailure(
                     "exe: dumps of %s hold the credentials of everyone logged on; set allow_sensitive_image=true "
                     "to fetch them anyway" % exe)
+        if not args["dest"].strip():
+            raise ModuleFailure("dest (harvest_dest) is empty: name the controller folder for the dumps, such as "
+                                "~/crash_dumps")
         try:
             args["max_age"] = _harvest.parse_duration(args["max_age"])
         except ValueError as e:
