@@ -51,7 +51,9 @@ def forget_ops(snap, scope, found):
     journal root once it is empty. The key goes with its last value; when no
     undo records are left either, so does the root.
     """
-    if remembered(snap, scope) is None or any(f["files"] or f.get("error") for f in found["folders"]):
+    # A folder that could not be listed, or not resolved (skipped), may still hold dumps.
+    if remembered(snap, scope) is None or any(s.get("skipped") for s in found["sources"]) \
+            or any(f["files"] or f.get("error") for f in found["folders"]):
         return []
     ops = [{"op": "reg_delete_value", "key": KEY, "view": JOURNAL_VIEW, "name": scope}]
     others = [v for v in snap.state(KEY, JOURNAL_VIEW).values if v != fold(scope)]
