@@ -39,7 +39,7 @@ options:
     description:
       - The image file names whose dumps to fetch, for example V(netsh.exe). No path, no wildcards.
       - V(lsass.exe) and the other sensitive system images are refused unless O(allow_sensitive_image=true), except
-        when nothing is moved (O(fetch_new=false) without O(remove_after_fetch)): then their dumps are only listed.
+        when nothing is moved (O(fetch_new=false) without O(remove_after_fetch)), as their dumps are then only listed.
     type: list
     elements: str
     required: true
