@@ -186,7 +186,8 @@ class ActionModule(WindowsAgentAction):
         else:
             changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args["unrecorded"],
                                                        host_views)
-            folder_ops += _dump_folders.forget_ops(snap, scope, datas[-1])
+            restored_dirs = record.dirs if journal.has(record.name) else []
+            folder_ops += _dump_folders.absent_ops(snap, scope, datas[-1], restored_dirs)
 
         reg_ops = [op for cs in changesets for op in cs.ops]
         # A folder that cannot be created stops the batch before the registry changes.

@@ -21,7 +21,8 @@ description:
   - A O(dump_folder) it sets is also remembered, outside the undo record, under
     C(HKLM\\SOFTWARE\\crashdump.windows\\DumpFolders) (one value per image, or C((global))), so that
     M(crashdump.windows.fetch_dumps) still finds the dumps there after O(state=absent) restored C(LocalDumps).
-    O(state=absent) forgets that folder once it holds no dump of the image (of any image for the global key).
+    O(state=absent) forgets that folder once it holds no dump of the image (of any image for the global key); a
+    folder it created that had to stay because dumps were in it is remembered too, and removed (if empty) then.
 options:
   exe:
     description:

@@ -8,6 +8,9 @@ each folder it configures to ``HKLM\\SOFTWARE\\crashdump.windows\\DumpFolders``
 (64-bit view), one REG_EXPAND_SZ value per scope (``netsh.exe``, or
 ``(global)``), kept outside the undo records. fetch_dumps searches these
 folders too; cleanup forgets a folder once it holds no dump of its scope.
+The folders the undo record created but cleanup had to keep (dumps were in
+them) are remembered beside it, so the cleanup that forgets the folder also
+removes them when empty.
 """
 
 from __future__ import annotations
@@ -44,20 +47,42 @@ def remember_ops(snap, scope, folder):
                    "data": folder}]
 
 
-def forget_ops(snap, scope, found):
-    """Operations forgetting the folder of ``scope`` when ``found`` (its file_find result) lists no dump.
+def _created(scope):
+    return scope + " (created folders)"
 
-    They go before the undo journal's own forget operations, which delete the
-    journal root once it is empty. The key goes with its last value; when no
-    undo records are left either, so does the root.
+
+def _holds_dumps(found):
+    """Whether the remembered folder may still hold dumps: some listed, or it could not be listed or resolved."""
+    return any(s.get("skipped") for s in found["sources"]) or any(
+        f["files"] or f.get("error") for f in found["folders"])
+
+
+def absent_ops(snap, scope, found, created_dirs):
+    """Operations for cleanup of ``scope``, given ``found`` (the file_find of its remembered folder).
+
+    While dumps may be there, the folder stays remembered, and so do
+    ``created_dirs`` (those the undo record being restored created, which
+    stay because they hold the dumps). Once none is left, the folder is
+    forgotten and the folders created for it are removed if empty. These
+    operations go before the undo journal's own forget operations, which
+    delete the journal root once it is empty; the key goes with its last
+    value, and the root too when no undo records are left.
     """
-    # A folder that could not be listed, or not resolved (skipped), may still hold dumps.
-    if remembered(snap, scope) is None or any(s.get("skipped") for s in found["sources"]) \
-            or any(f["files"] or f.get("error") for f in found["folders"]):
+    state = snap.state(KEY, JOURNAL_VIEW)
+    kept = state.value(_created(scope)) if state.exists else None
+    kept_dirs = list(kept["data"]) if kept and kept["type"] == "REG_MULTI_SZ" else []
+    if _holds_dumps(found):
+        dirs = kept_dirs + [d for d in created_dirs if fold(d) not in {fold(k) for k in kept_dirs}]
+        if remembered(snap, scope) is None or dirs == kept_dirs:
+            return []
+        return [{"op": "reg_set", "key": KEY, "view": JOURNAL_VIEW, "name": _created(scope), "type": "REG_MULTI_SZ",
+                 "data": dirs}]
+    names = [n for n in (scope, _created(scope)) if state.exists and state.value(n) is not None]
+    if not names:
         return []
-    ops = [{"op": "reg_delete_value", "key": KEY, "view": JOURNAL_VIEW, "name": scope}]
-    others = [v for v in snap.state(KEY, JOURNAL_VIEW).values if v != fold(scope)]
-    if not others and not snap.state(KEY, JOURNAL_VIEW).subkeys:
+    ops = [{"op": "dir_remove", "path": d} for d in reversed(kept_dirs)]
+    ops += [{"op": "reg_delete_value", "key": KEY, "view": JOURNAL_VIEW, "name": n} for n in names]
+    if not set(state.values) - {fold(n) for n in names} and not state.subkeys:
         ops.append({"op": "reg_delete_key", "key": KEY, "view": JOURNAL_VIEW})
         if not snap.exists(JOURNAL_KEY, JOURNAL_VIEW):
             ops.append({"op": "reg_delete_key", "key": JOURNAL_ROOT, "view": JOURNAL_VIEW})
