@@ -10,7 +10,7 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
@@ -45,10 +45,25 @@ class ActionModule(WindowsAgentAction):
             problem = image_problem(exe)
             if problem:
                 raise ModuleFailure("exe: %s" % problem)
-            if is_sensitive(exe) and not args["allow_sensitive_image"]:
+            # Listing what stays on the host (fetch_new and remove_after_fetch false) moves nothing.
+            moves = args["fetch_new"] or args["remove_after_fetch"]
+            if moves and is_sensitive(exe) and not args["allow_sensitive_image"]:
                 raise ModuleFailure(
                     "exe: dumps of %s hold the credentials of everyone logged on; set allow_sensitive_image=true "
                     "to fetch them anyway" % exe)
+        if not args["dest"].strip():
+            raise ModuleFailure("dest (harvest_dest) is empty: name the controller folder for the dumps, such as "
+                                "~/crash_dumps")
+        job_folder = _job_folder.private_folder_of(args["dest"], os.environ)
+        if job_folder and args["remove_after_fetch"]:
+            raise ModuleFailure(
+                "dest %s is inside the job's private data folder %s, which AWX (ansible-runner) deletes after the "
+                "job: with remove_after_fetch the dumps would be gone everywhere. Use a persistent, mounted folder "
+                "such as /mnt/crash_dumps (see the harvest guide)" % (args["dest"], job_folder))
+        if job_folder:
+            self.warn("dest %s is inside the job's private data folder %s, which AWX (ansible-runner) deletes after "
+                      "the job: the dumps fetched stay on the host, but their copies here go with the job"
+                      % (args["dest"], job_folder))
         try:
             args["max_age"] = _harvest.parse_duration(args["max_age"])
         except ValueError as e:

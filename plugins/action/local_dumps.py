@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _wer
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_folders, _harvest, _wer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_refusal
 from ansible_collections.crashdump.windows.plugins.plugin_utils._preflight_acl import SddlError, differences
@@ -153,6 +153,11 @@ class ActionModule(WindowsAgentAction):
                 {"op": "service_state", "name": "WerSvc"}]
         drive = folder_chain[0].split("\\")[0] + "\\" if folder_chain else None
         ops += [{"op": "path_stat", "path": p} for p in ([drive] if drive else []) + folder_chain]
+        ops.append(read_op(_dump_folders.KEY, 64))
+        if args["state"] == "absent":
+            # Dumps still in the folder remembered for this scope: while there are, it stays remembered.
+            ops.append({"op": "file_find", "folders": [_dump_folders.source(scope)],
+                        "patterns": [_dump_folders.pattern(scope)], "profile_vars": _harvest.PROFILE_VARS})
         datas = self.read_batch(ops)
         facts = datas[0]
         snap = Snapshot()
@@ -183,8 +188,12 @@ class ActionModule(WindowsAgentAction):
                     journal.save(cs.record)
             if folder_ops and not any(cs.record is record and cs.ops for cs in changesets):
                 journal.save(record)
+            if args["dump_folder"] is not None:
+                folder_ops += _dump_folders.remember_ops(snap, scope, args["dump_folder"])
         else:
             changesets, folder_ops = self._plan_absent(exe, snap, journal, record, guard, args, host_views)
+            restored_dirs = record.dirs if journal.has(record.name) else []
+            folder_ops += _dump_folders.absent_ops(snap, scope, datas[-1], restored_dirs)
 
         reg_ops = [op for cs in changesets for op in cs.ops]
         # A folder that cannot be created stops the batch before the registry changes.

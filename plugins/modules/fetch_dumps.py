@@ -15,7 +15,10 @@ description:
     the 32-bit registry view (every value found, not only the one in effect, so dumps written under an earlier
     setting are found too); the default folder C(%LOCALAPPDATA%\\CrashDumps) of every profile listed under
     C(HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList), which includes C(systemprofile) and the
-    C(ServiceProfiles) of LocalService and NetworkService; those three folders also directly; and O(extra_folders)."
+    C(ServiceProfiles) of LocalService and NetworkService; those three folders also directly; every folder
+    M(crashdump.windows.local_dumps) configured for these images or globally (remembered under
+    C(HKLM\\SOFTWARE\\crashdump.windows\\DumpFolders), so dumps are still found after cleanup restored
+    C(LocalDumps)); and O(extra_folders)."
   - A C(DumpFolder) using C(%LOCALAPPDATA%), C(%APPDATA%), C(%USERPROFILE%), C(%TEMP%) or C(%TMP%) is searched in
     every profile, as WerFault expands it for the crashing account. One using C(%USERNAME%), C(%USERDOMAIN%),
     C(%HOMEPATH%) or C(%ONEDRIVE%) cannot be resolved per profile; it is skipped with a warning (add the folders
@@ -35,7 +38,8 @@ options:
   exe:
     description:
       - The image file names whose dumps to fetch, for example V(netsh.exe). No path, no wildcards.
-      - V(lsass.exe) and the other sensitive system images are refused unless O(allow_sensitive_image=true).
+      - V(lsass.exe) and the other sensitive system images are refused unless O(allow_sensitive_image=true), except
+        when nothing is moved (O(fetch_new=false) without O(remove_after_fetch)), as their dumps are then only listed.
     type: list
     elements: str
     required: true
@@ -43,6 +47,7 @@ options:
     description:
       - Folder on the controller. Dumps are written to C(DEST/<inventory_hostname>/); that folder is made owner-only
         (0700) and every file in it is 0600. A missing O(dest) is created 0700; an existing one is left as it is.
+      - An empty O(dest) is refused.
       - In an ephemeral environment (an AWX or automation controller job runs in a container that is thrown away)
         this must be a persistent, mounted path; see the P(crashdump.windows.harvest#role) role and the harvest
         guide for that and for copying to an S3 bucket.

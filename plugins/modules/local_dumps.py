@@ -22,6 +22,11 @@ description:
   - Without such a record (LocalDumps configured by hand, or already restored), O(state=absent) removes only
     C(DumpFolder), C(DumpCount), C(DumpType) and C(CustomDumpFlags) from the image key, and the key if that leaves
     it empty; with O(unrecorded=keep) it leaves them.
+  - A O(dump_folder) it sets is also remembered, outside the undo record, under
+    C(HKLM\\SOFTWARE\\crashdump.windows\\DumpFolders) (one value per image, or C((global))), so that
+    M(crashdump.windows.fetch_dumps) still finds the dumps there after O(state=absent) restored C(LocalDumps).
+    O(state=absent) forgets that folder once it holds no dump of the image (of any image for the global key); a
+    folder it created that had to stay because dumps were in it is remembered too, and removed (if empty) then.
 options:
   exe:
     description:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zlib
 
-from . import _events, _wer
+from . import _dump_folders, _events, _wer
 from ._ntstatus import parse_code, parse_hex
 
 # winrm's fetch_file moves this much per round trip.
@@ -59,13 +59,16 @@ def search_sources(images, extra_folders=()):
     registry views (all of them, not only the one in effect: dumps written
     under an earlier setting are found too), the default folder in every
     profile, the built-in service accounts' default folders (in case a
-    profile is missing from ProfileList), then ``extra_folders``.
+    profile is missing from ProfileList), the folders local_dumps configured
+    (remembered after cleanup restored LocalDumps), then ``extra_folders``.
     """
     sources = []
     for key, scope in [(_wer.image_key(i), i) for i in images] + [(_wer.LOCAL_DUMPS, "global")]:
         for view in (64, 32):
             sources.append(("DumpFolder of LocalDumps %s (%d-bit view)" % (scope, view),
                             {"key": key, "view": view, "name": "DumpFolder"}))
+    for scope in list(images) + [_dump_folders.GLOBAL]:
+        sources.append(("folder the collection configured for %s" % scope, _dump_folders.source(scope)))
     sources.append(("default folder of every profile", {"path": "%LOCALAPPDATA%\\CrashDumps"}))
     for profile in sorted(set(_wer.SERVICE_PROFILES.values())):
         sources.append(("default folder of %s" % profile.rsplit("\\", 1)[1],

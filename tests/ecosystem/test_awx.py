@@ -50,6 +50,15 @@ def test_survey_matches_the_role_argument_spec(template):
     assert "crashdump_hosts" in (REPO / template["playbook"]).read_text()
 
 
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t["playbook"] for t in TEMPLATES])
+def test_no_survey_defaults_the_dumps_into_the_job_private_folder(template):
+    """/runner is the job's private data folder in an execution environment; AWX deletes it after the job."""
+    survey = json.loads((REPO / template["survey"]).read_text())
+    for q in survey["spec"]:
+        if q["variable"] == "harvest_dest":
+            assert q["default"] and not (q["default"] + "/").startswith("/runner/"), q
+
+
 def test_execution_environment_context(tmp_path):
     (tmp_path / "awx").mkdir()
     shutil.copy(REPO / "awx" / "execution-environment.yml", tmp_path / "awx")

@@ -65,3 +65,34 @@ def test_awx_jobs_in_fresh_containers_share_a_mounted_destination(lab, tmp_path)
     assert moved[0] > 0 and moved[1] == 0
     manifest = json.loads((mounted / "win" / "manifest.json").read_text())
     assert [e["file"] for e in manifest["dumps"]] == ["netsh.exe.4660.dmp"]
+
+
+def test_awx_job_refuses_to_remove_dumps_it_keeps_only_in_its_private_folder(lab, tmp_path):
+    """AWX deletes the job's private data folder after the job: removing the dumps from the host would lose them."""
+    lab.host("win", SEED)
+    lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
+    survey = json.loads((REPO / "awx" / "survey_harvest_crash_dumps.json").read_text())
+    answers = {q["variable"]: q["default"] for q in survey["spec"]}
+    private = tmp_path / "job"
+    private.mkdir()
+    answers.update(exe="netsh.exe", crashdump_hosts="win", harvest_remove_after_fetch="true",
+                   harvest_dest=str(private / "crash_dumps"))
+    before = lab.stats("win")["round_trips"]
+    result = ansible_runner.run(private_data_dir=str(private), playbook=str(HARVEST), inventory=str(lab.inventory()),
+                                extravars=answers, envvars=lab.env, quiet=True)
+    out = " ".join(result.stdout.read().split())
+    assert result.status == "failed"
+    assert "is inside the job's private data folder %s, which AWX (ansible-runner) deletes after the job" % private \
+        in out, out
+    assert lab.stats("win")["round_trips"] == before
+    assert "C:\\WER\\netsh.exe.4660.dmp" in lab.state("win")["files"]
+
+
+def test_an_empty_destination_is_named(lab, tmp_path):
+    lab.host("win", SEED)
+    before = lab.stats("win")["round_trips"]
+    proc = lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=", check=False)
+    assert proc.returncode == 2
+    assert "dest (harvest_dest) is empty: name the controller folder for the dumps" in proc.stdout
+    assert "Errno" not in proc.stdout + proc.stderr
+    assert lab.stats("win")["round_trips"] == before
