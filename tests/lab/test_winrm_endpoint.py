@@ -1,0 +1,236 @@
+"""lab/labctl serve: lab hosts as real WinRM endpoints, reached by
+ansible-core's own ansible.builtin.winrm connection (pywinrm, NTLM, message
+encryption over HTTP) and by pywinrm directly for the protocol's limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+winrm = pytest.importorskip("winrm")
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
+HARVEST = REPO / "playbooks" / "harvest_crash_dumps.yml"
+USER, PASSWORD = "Administrator", "CrashLab-2026!"
+LOCAL_DUMPS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
+
+
+class Served:
+    """A running ``labctl serve`` for some lab hosts: their ports, and a stop by pid."""
+
+    def __init__(self, lab, hosts):
+        self.lab = lab
+        self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
+                                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.ports = {}
+        for _ in hosts:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("labctl serve did not start: %s" % self.proc.stderr.read())
+            info = json.loads(line)
+            self.ports[info["host"]] = info["port"]
+
+    def url(self, host):
+        return "http://127.0.0.1:%d/wsman" % self.ports[host]
+
+    def protocol(self, host, password=PASSWORD, **kwargs):
+        kwargs.setdefault("transport", "ntlm")
+        kwargs.setdefault("message_encryption", "always")
+        return winrm.Protocol(self.url(host), username=USER, password=password, **kwargs)
+
+    def inventory(self, password=PASSWORD):
+        """The lab's hosts reached with ansible.builtin.winrm at their served ports."""
+        inv = self.lab.root / "winrm-inventory.yml"
+        lines = ["windows:", "  hosts:"]
+        lines += ["    %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in self.ports.items()]
+        lines += ["  vars:", "    ansible_connection: winrm", "    ansible_winrm_transport: ntlm",
+                  "    ansible_winrm_scheme: http", "    ansible_winrm_message_encryption: always",
+                  "    ansible_user: %s" % USER, "    ansible_password: %s" % json.dumps(password)]
+        inv.write_text("\n".join(lines) + "\n")
+        return inv
+
+    def stop(self):
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=15)
+        finally:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return rc
+
+
+@pytest.fixture
+def serve(lab):
+    """serve(*hosts) starts labctl serve on free loopback ports; stopped by pid after the test."""
+    started = []
+
+    def start(*hosts):
+        served = Served(lab, hosts)
+        started.append(served)
+        return served
+    yield start
+    for served in started:
+        if served.proc.poll() is None:
+            served.stop()
+
+
+def changed(proc):
+    return sum(1 for _host, result in proc.results if result.get("changed"))
+
+
+def winrm_connection(served, host, password=PASSWORD):
+    """ansible-core's own winrm connection plugin, configured as a play would."""
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    conn = connection_loader.get("winrm", PlayContext(), None)
+    conn.set_options(var_options={
+        "ansible_host": "127.0.0.1", "ansible_port": served.ports[host], "ansible_user": USER,
+        "ansible_password": password, "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "http",
+        "ansible_winrm_message_encryption": "always", "_extras": {}})
+    return conn
+
+
+def test_enable_then_harvest_over_winrm(lab, serve, tmp_path):
+    lab.host("win")
+    served = serve("win")
+    assert LOCAL_DUMPS + "\\netsh.exe" not in lab.registry("win")
+    first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory())
+    assert changed(first) == 2  # local_dumps and gflags
+    assert lab.registry("win")[LOCAL_DUMPS + "\\netsh.exe"]["values"]["DumpType"]["data"] == 2
+    assert changed(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory())) == 0
+
+    # fetch_dumps moves the dump with ansible-core's own winrm fetch_file.
+    lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
+    before = lab.stats("win")["fetch_round_trips"]
+    dest = tmp_path / "dumps"
+    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest, inventory=served.inventory())
+    assert (dest / "win" / "netsh.exe.4660.dmp").read_bytes()[:4] == b"MDMP"
+    assert lab.stats("win")["fetch_round_trips"] > before
+    assert served.stop() == 0
+
+
+def test_put_and_fetch_file_scripts_reach_the_file_model(lab, serve, tmp_path):
+    lab.host("win")
+    served = serve("win")
+    conn = winrm_connection(served, "win")
+    data = os.urandom(700_000)  # several put pieces, two fetch chunks, Receives split by MaxEnvelopeSize
+    local = tmp_path / "blob.bin"
+    local.write_bytes(data)
+    conn.put_file(str(local), "C:\\Windows\\Temp\\blob.bin")
+    back = tmp_path / "back.bin"
+    conn.fetch_file("C:\\Windows\\Temp\\blob.bin", str(back))
+    conn.close()
+    assert back.read_bytes() == data
+    assert "C:\\Windows\\Temp\\blob.bin" in lab.state("win")["files"]
+
+
+def test_fetch_of_a_missing_file_fails_like_windows(lab, serve, tmp_path):
+    from ansible.errors import AnsibleError
+
+    lab.host("win")
+    conn = winrm_connection(serve("win"), "win")
+    with pytest.raises(AnsibleError, match="failed to transfer file"):
+        conn.fetch_file("C:\\Windows\\Temp\\missing.bin", str(tmp_path / "x"))
+    conn.close()
+
+
+def test_other_powershell_is_refused_never_run(lab, serve):
+    lab.host("win")
+    conn = winrm_connection(serve("win"), "win")
+    rc, out, err = conn.exec_command("Remove-Item C:\\ -Recurse")
+    conn.close()
+    assert rc == 1 and out == b""
+    assert b"the lab cannot run this PowerShell" in err and b"Remove-Item" in err
+
+
+def test_wrong_password_is_unreachable_and_changes_nothing(lab, serve):
+    lab.host("win")
+    served = serve("win")
+    before = lab.state("win")["registry"]
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory(password="wrong"), check=False)
+    assert proc.returncode != 0
+    assert "UNREACHABLE" in proc.stdout and "credentials were rejected" in proc.stdout
+    assert lab.state("win")["registry"] == before
+    with pytest.raises(InvalidCredentialsError):
+        served.protocol("win", password="wrong").open_shell()
+
+
+def test_basic_is_refused_unless_the_host_allows_it(lab, serve):
+    lab.host("win")
+    lab.host("basic", {"winrm": {"allow_basic": True, "allow_unencrypted": True}})
+    served = serve("win", "basic")
+    with pytest.raises(InvalidCredentialsError):
+        served.protocol("win", transport="basic", message_encryption="never").open_shell()
+    proto = served.protocol("basic", transport="basic", message_encryption="never")
+    proto.close_shell(proto.open_shell())
+    with pytest.raises(InvalidCredentialsError):
+        served.protocol("basic", password="wrong", transport="basic", message_encryption="never").open_shell()
+
+
+def test_an_envelope_over_500_kb_gets_the_max_envelope_size_fault(lab, serve):
+    lab.host("win")
+    proto = serve("win").protocol("win")
+    shell = proto.open_shell()
+    command = proto.run_command(shell, "PowerShell", ["-NoProfile"], console_mode_stdin=False)
+    proto.send_command_input(shell, command, b"x" * 200_000)  # what winrm sends: fits
+    with pytest.raises(WSManFaultError) as fault:
+        proto.send_command_input(shell, command, b"x" * 400_000)  # base64 of it: over 512,000 bytes
+    assert fault.value.code == 500
+    assert fault.value.fault_subcode == "w:EncodingLimit"
+    assert fault.value.wsman_fault_code == 2150858790
+    assert "MaxEnvelopeSize" in fault.value.reason
+    proto.close_shell(shell)
+
+
+def test_max_shells_per_user(lab, serve):
+    lab.host("win", {"winrm": {"max_shells_per_user": 2}})
+    proto = serve("win").protocol("win")
+    shells = [proto.open_shell(), proto.open_shell()]
+    with pytest.raises(WSManFaultError) as fault:
+        proto.open_shell()
+    assert fault.value.wsman_fault_code == 2150859173
+    assert "maximum number of 2 concurrent shells" in fault.value.reason
+    proto.close_shell(shells.pop(), close_session=False)
+    shells.append(proto.open_shell())
+    for shell in shells:
+        proto.close_shell(shell, close_session=False)
+
+
+def test_receive_waits_for_input_then_times_out(lab, serve):
+    lab.host("win")
+    proto = serve("win").protocol("win", operation_timeout_sec=1, read_timeout_sec=10)
+    shell = proto.open_shell()
+    command = proto.run_command(shell, "PowerShell", ["-NoProfile"], console_mode_stdin=False)
+    proto.send_command_input(shell, command, b"not the end", end=False)
+    with pytest.raises(WinRMOperationTimeoutError):
+        proto.get_command_output_raw(shell, command)
+    proto.send_command_input(shell, command, b"", end=True)
+    out, err, rc, done = proto.get_command_output_raw(shell, command)
+    assert done and rc == 1 and b"the lab cannot run this PowerShell" in err
+    proto.cleanup_command(shell, command)
+    proto.close_shell(shell)
+
+
+def test_unknown_shell_is_the_windows_fault(lab, serve):
+    lab.host("win")
+    proto = serve("win").protocol("win")
+    with pytest.raises(WSManFaultError) as fault:
+        proto.run_command("00000000-0000-0000-0000-000000000000", "PowerShell")
+    assert fault.value.wsman_fault_code == 2150858843
+    assert "shell was not found on the server" in fault.value.reason
+
+
+def test_serve_help_says_how_to_stop():
+    out = subprocess.run([str(REPO / "lab" / "labctl"), "serve", "--help"], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
+                                              + os.environ.get("PATH", ""))).stdout
+    assert "SIGTERM" in out and "Ctrl-C" in out and "CrashLab-2026!" in out
