@@ -30,13 +30,15 @@ class Served:
         self.lab = lab
         self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
                                      env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.ports = {}
+        self.ports, self.https_ports = {}, {}
         for _ in hosts:
             line = self.proc.stdout.readline()
             if not line:
                 raise AssertionError("labctl serve did not start: %s" % self.proc.stderr.read())
             info = json.loads(line)
             self.ports[info["host"]] = info["port"]
+            self.https_ports[info["host"]] = info["https_port"]
+            self.certificate = info["certificate"]
 
     def url(self, host):
         return "http://127.0.0.1:%d/wsman" % self.ports[host]
@@ -86,16 +88,21 @@ def changed(proc):
     return sum(1 for _host, result in proc.results if result.get("changed"))
 
 
-def winrm_connection(served, host, password=PASSWORD):
+def winrm_connection(served, host, password=PASSWORD, https=False):
     """ansible-core's own winrm connection plugin, configured as a play would."""
     from ansible.playbook.play_context import PlayContext
     from ansible.plugins.loader import connection_loader
 
     conn = connection_loader.get("winrm", PlayContext(), None)
-    conn.set_options(var_options={
-        "ansible_host": "127.0.0.1", "ansible_port": served.ports[host], "ansible_user": USER,
-        "ansible_password": password, "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "http",
-        "ansible_winrm_message_encryption": "always", "_extras": {}})
+    options = {"ansible_host": "127.0.0.1", "ansible_port": served.ports[host], "ansible_user": USER,
+               "ansible_password": password, "ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "http",
+               "ansible_winrm_message_encryption": "always", "_extras": {}}
+    if https:
+        # pywinrm options the plugin has no option for travel as extras, as in a play.
+        options.update(ansible_port=served.https_ports[host], ansible_winrm_scheme="https",
+                       ansible_winrm_message_encryption="auto",
+                       _extras={"ansible_winrm_ca_trust_path": served.certificate})
+    conn.set_options(var_options=options)
     return conn
 
 
@@ -131,6 +138,22 @@ def test_put_and_fetch_file_scripts_reach_the_file_model(lab, serve, tmp_path):
     conn.close()
     assert back.read_bytes() == data
     assert "C:\\Windows\\Temp\\blob.bin" in lab.state("win")["files"]
+
+
+def test_https_with_the_certificate_the_lab_makes(lab, serve, tmp_path):
+    lab.host("win")
+    served = serve("win")
+    conn = winrm_connection(served, "win", https=True)
+    local = tmp_path / "small.txt"
+    local.write_bytes(b"over TLS\r\n")
+    conn.put_file(str(local), "C:\\Windows\\Temp\\small.txt")
+    assert conn.protocol.transport.encryption is None  # TLS protects it; no message encryption over HTTPS
+    conn.close()
+    assert "C:\\Windows\\Temp\\small.txt" in lab.state("win")["files"]
+    untrusted = winrm.Protocol("https://127.0.0.1:%d/wsman" % served.https_ports["win"], transport="ntlm",
+                               username=USER, password=PASSWORD, ca_trust_path=None)
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+        untrusted.open_shell()
 
 
 def test_fetch_of_a_missing_file_fails_like_windows(lab, serve, tmp_path):

@@ -93,9 +93,10 @@ class NtlmSession:
     """The NTLM exchange of one TCP connection (NTLM authenticates the
     connection, not a request) and, once complete, its message sealing."""
 
-    def __init__(self, cred_dir, host):
+    def __init__(self, cred_dir, host, channel_bindings=None):
         self.cred_dir = cred_dir
         self.host = host
+        self.channel_bindings = channel_bindings  # over HTTPS: the certificate's (tls.channel_bindings)
         self.context = None
 
     @property
@@ -112,7 +113,8 @@ class NtlmSession:
         with _user_file(self.cred_dir, self.host, conf):
             try:
                 if self.context is None or self.context.complete:
-                    self.context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                    self.context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm,
+                                                 channel_bindings=self.channel_bindings)
                 reply = self.context.step(token)
             except spnego.exceptions.SpnegoError as e:
                 self.context = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import ipaddress
 import json
 import os
 import signal
@@ -9,18 +11,25 @@ import sys
 import tempfile
 import threading
 
-from . import server
+from . import server, tls
 
 DEFAULT_PORT = 5985  # WinRM's HTTP port
+DEFAULT_HTTPS_PORT = 5986  # and its HTTPS port
 INVENTORY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "inventory.yml")
 
 HELP = """\
-Serve lab hosts as WinRM (WS-Management over HTTP) endpoints on loopback, for
-ansible.builtin.winrm with ansible_winrm_transport=ntlm (message encryption on,
-as pywinrm does over HTTP). Each host gets its own port, in the order given:
-PORT, PORT+1, ... (--port 0: free ports chosen by the system). One JSON line
-per host ({"host", "url", "port"}) is printed when the listeners are ready.
+Serve lab hosts as WinRM (WS-Management) endpoints on loopback, for
+ansible.builtin.winrm with ansible_winrm_transport=ntlm: HTTP with message
+encryption (what pywinrm does over HTTP) and HTTPS with a certificate the lab
+makes (STATE_DIR/wsman-https.pem; trust it with ansible_winrm_ca_trust_path,
+or ansible_winrm_server_cert_validation=ignore).
+
+Like real hosts, each host has its own loopback address, in the order given:
+127.0.0.1, 127.0.0.2, ... (from --bind), each with --port (5985) and
+--https-port (5986). With --port 0 every listener is on the --bind address at
+a free port instead. One JSON line per host ({"host", "address", "port",
+"https_port", "url", "https_url", "certificate"}) is printed when ready.
 
 Runs in the foreground until SIGTERM or Ctrl-C (SIGINT), then closes the
 listeners and exits 0: stop it with `kill <pid>`.
@@ -54,35 +63,51 @@ def inventory_hosts(path=INVENTORY):
 
 def add_parser(sub):
     s = sub.add_parser("serve", help="serve lab hosts as WinRM endpoints (foreground; stop with SIGTERM or Ctrl-C)",
-                       description=HELP, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("hosts", nargs="*", help="default: every host of lab/inventory.yml")
-    s.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port (default 5985; 0: free ports)")
+    s.add_argument("--bind", default="127.0.0.1", help="first loopback address (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port (default 5985; 0: free ports)")
+    s.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="HTTPS port (default 5986)")
     return s
+
+
+def _addresses(args, count):
+    first = ipaddress.ip_address(args.bind)
+    if not first.is_loopback:
+        raise ValueError("labctl serve listens on loopback only, not %s" % args.bind)
+    if args.port == 0:
+        return [(str(first), 0, 0)] * count
+    addresses = [first + i for i in range(count)]
+    if not addresses[-1].is_loopback:
+        raise ValueError("%d hosts do not fit in loopback addresses from %s" % (count, first))
+    return [(str(a), args.port, args.https_port) for a in addresses]
 
 
 def run(args, state_dir):
     hosts = args.hosts or inventory_hosts()
-    if not args.bind.startswith("127."):
-        raise ValueError("labctl serve listens on loopback only (127.x.x.x), not %s" % args.bind)
+    places = _addresses(args, len(hosts))
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_event.set())
+    certificate = tls.certificate(state_dir, ["localhost", *hosts], sorted({a for a, _, _ in places}))
     with tempfile.TemporaryDirectory(prefix="labctl-serve-") as cred_dir:
         listeners = []
         try:
-            for i, host in enumerate(hosts):
-                port = 0 if args.port == 0 else args.port + i
-                listeners.append(server.listen(state_dir, host, cred_dir, args.bind, port))
+            for host, (address, port, https_port) in zip(hosts, places):
+                listeners.append(server.listen(state_dir, host, cred_dir, address, port))
+                listeners.append(server.listen(state_dir, host, cred_dir, address, https_port, certificate))
         except OSError:
             for lst in listeners:
                 lst.server_close()
             raise
         stop = server.serve_all(listeners)
-        for host, lst in zip(hosts, listeners):
-            bind, port = lst.server_address[:2]
-            print(json.dumps({"host": host, "url": "http://%s:%d/wsman" % (bind, port), "port": port}), flush=True)
+        for i, host in enumerate(hosts):
+            address, port = listeners[2 * i].server_address[:2]
+            https_port = listeners[2 * i + 1].server_address[1]
+            print(json.dumps({"host": host, "address": address, "port": port, "https_port": https_port,
+                              "url": "http://%s:%d/wsman" % (address, port),
+                              "https_url": "https://%s:%d/wsman" % (address, https_port),
+                              "certificate": certificate[0]}), flush=True)
         stop_event.wait()
         stop()
     print(json.dumps({"stopped": hosts}), file=sys.stderr, flush=True)
-    return None

@@ -15,7 +15,7 @@ import socket
 import threading
 
 from .. import state, transport
-from . import auth, soap
+from . import auth, soap, tls
 from .runner import Runner
 from .shell import DEFAULT_MAX_ENVELOPE_KB, ShellResource
 
@@ -34,10 +34,11 @@ def _envelope_too_large(limit):
 class HostEndpoint:
     """What every connection to one host's listener shares."""
 
-    def __init__(self, state_dir, host, cred_dir):
+    def __init__(self, state_dir, host, cred_dir, channel_bindings=None):
         self.state_dir = state_dir
         self.host = host
         self.cred_dir = cred_dir
+        self.channel_bindings = channel_bindings  # set for an HTTPS listener
         self.shells = ShellResource(Runner(state_dir, host), host.upper(), self.settings)
 
     def settings(self):
@@ -57,7 +58,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.ntlm = auth.NtlmSession(self.endpoint.cred_dir, self.endpoint.host)
+        self.ntlm = auth.NtlmSession(self.endpoint.cred_dir, self.endpoint.host, self.endpoint.channel_bindings)
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -69,24 +70,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         conf = self.endpoint.settings()
         try:
-            encrypted = self._authenticate(conf)
+            scheme = self._authenticate(conf)
         except auth.Refused as refused:
             self._reply(401, b"", {"WWW-Authenticate": refused.challenges})
             return
-        if encrypted is None:
+        if scheme is None:
             return  # an NTLM round trip was answered
-        if encrypted:
-            if not body:
-                self._reply(200, b"", {})   # pywinrm's empty message that sets up the context
-                return
+        if scheme == "ntlm" and not body:
+            self._reply(200, b"", {})   # pywinrm's empty message that sets up the context
+            return
+        sealed = scheme == "ntlm" and self.headers.get("Content-Type", "").startswith("multipart/encrypted")
+        if sealed:
             try:
                 body = self.ntlm.unwrap(body)
             except Exception as e:  # noqa: BLE001 - whatever fails unsealing, the request is bad
                 self.log_error("cannot unseal: %s", e)
                 self._reply(400, b"", {})
                 return
-        elif not conf["allow_unencrypted"] and self.ntlm.complete:
-            # AllowUnencrypted false: an unsealed message on an NTLM connection is refused.
+        elif not conf["allow_unencrypted"] and self.endpoint.channel_bindings is None:
+            # AllowUnencrypted false: over HTTP an unsealed message is refused (HTTPS encrypts them all).
             self._reply(401, b"", {"WWW-Authenticate": auth.challenges(conf)})
             return
         try:
@@ -96,22 +98,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         except soap.Fault as fault:
-            status, reply = 500, soap.fault_envelope(fault, getattr(fault, "relates_to", None), self.endpoint.host)
-        if encrypted:
+            status, reply = 500, soap.fault_envelope(fault, fault.relates_to, self.endpoint.host)
+        if sealed:
             self._reply(status, self.ntlm.wrap(reply), {"Content-Type": auth.ENCRYPTED_TYPE})
         else:
             self._reply(status, reply, {"Content-Type": SOAP_TYPE})
 
     def _authenticate(self, conf):
-        """True for a sealed NTLM connection, False for Basic, None when an NTLM
-        challenge was sent. Raises auth.Refused."""
+        """"ntlm" for an authenticated NTLM connection, "basic" for a Basic
+        request, None when an NTLM challenge was sent. Raises auth.Refused."""
         header = self.headers.get("Authorization")
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "basic":
                 auth.check_basic(token.strip(), conf)
                 self.ntlm.context = None
-                return False
+                return "basic"
             if scheme.lower() in ("negotiate", "ntlm"):
                 try:
                     raw = base64.b64decode(token.strip(), validate=True)
@@ -121,10 +123,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if reply is not None:
                     self._reply(401, b"", {"WWW-Authenticate": [reply]})
                     return None
-                return True
+                return "ntlm"
             raise auth.Refused("unsupported authentication scheme %s" % scheme, auth.challenges(conf))
         if self.ntlm.complete:
-            return True
+            return "ntlm"
         raise auth.Refused("no credentials", auth.challenges(conf))
 
     def _dispatch(self, body, conf):
@@ -134,7 +136,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         request = soap.parse(body)
         try:
             user = conf["user"]
-            endpoint = "http://%s:%d/wsman" % self.server.server_address[:2]
+            scheme = "http" if self.endpoint.channel_bindings is None else "https"
+            endpoint = "%s://%s:%d/wsman" % ((scheme,) + self.server.server_address[:2])
             return self.endpoint.shells.handle(request, user, endpoint)
         except soap.Fault as fault:
             fault.relates_to = request.message_id
@@ -153,24 +156,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Listener(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    ssl_context = None
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake runs in the connection's own thread, at its first read.
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
 
-def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0):
-    """A Listener for ``host`` on ``bind:port`` (0: any free port), not yet serving."""
-    endpoint = HostEndpoint(state_dir, host, cred_dir)
+def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None):
+    """A Listener for ``host`` on ``bind:port`` (0: any free port), not yet
+    serving; HTTPS with ``certificate`` (cert_path, key_path from tls.certificate)."""
+    bindings = None if certificate is None else tls.channel_bindings(certificate[0])
+    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings)
     handler = type("Handler_%s" % host.replace("-", "_"), (Handler,), {"endpoint": endpoint})
-    return Listener((bind, port), handler)
+    listener = Listener((bind, port), handler)
+    if certificate is not None:
+        listener.ssl_context = tls.server_context(*certificate)
+    return listener
 
 
 def serve_all(listeners):
-    """Serve every listener until stop() is called; returns the stop function."""
+    """Serve every listener in its own thread; returns the function that stops them."""
     threads = [threading.Thread(target=lst.serve_forever, name="wsman-%d" % i, daemon=True)
                for i, lst in enumerate(listeners)]
     for t in threads:
         t.start()
 
-    def stop():
+    def stop(timeout=5.0):
+        # shutdown() waits for each loop to notice; connections still open are
+        # daemon threads and end with the process.
+        closer = threading.Thread(target=lambda: [lst.shutdown() for lst in listeners], daemon=True)
+        closer.start()
+        closer.join(timeout)
         for lst in listeners:
-            lst.shutdown()
             lst.server_close()
     return stop

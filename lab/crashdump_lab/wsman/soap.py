@@ -45,6 +45,7 @@ class Fault(Exception):
         self.reason = reason
         self.wsman_code = wsman_code
         self.detail = detail        # a wsman:FaultDetail URI, or None
+        self.relates_to = None      # the MessageID of the request, once known
 
 
 class Request:
