@@ -4,9 +4,7 @@ encryption over HTTP) and by pywinrm directly for the protocol's limits."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,72 +14,35 @@ import pytest
 winrm = pytest.importorskip("winrm")
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError  # noqa: E402
 
+from tests.conftest import WINRM_PASSWORD, WINRM_USER, winrm_inventory_lines  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
 HARVEST = REPO / "playbooks" / "harvest_crash_dumps.yml"
-USER, PASSWORD = "Administrator", "CrashLab-2026!"
+USER, PASSWORD = WINRM_USER, WINRM_PASSWORD
 LOCAL_DUMPS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
-
-
-class Served:
-    """A running ``labctl serve`` for some lab hosts: their ports, and a stop by pid."""
-
-    def __init__(self, lab, hosts):
-        self.lab = lab
-        self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
-                                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.ports, self.https_ports = {}, {}
-        for _ in hosts:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError("labctl serve did not start: %s" % self.proc.stderr.read())
-            info = json.loads(line)
-            self.ports[info["host"]] = info["port"]
-            self.https_ports[info["host"]] = info["https_port"]
-            self.certificate = info["certificate"]
-
-    def url(self, host):
-        return "http://127.0.0.1:%d/wsman" % self.ports[host]
-
-    def protocol(self, host, password=PASSWORD, **kwargs):
-        kwargs.setdefault("transport", "ntlm")
-        kwargs.setdefault("message_encryption", "always")
-        return winrm.Protocol(self.url(host), username=USER, password=password, **kwargs)
-
-    def inventory(self, password=PASSWORD):
-        """The lab's hosts reached with ansible.builtin.winrm at their served ports."""
-        inv = self.lab.root / "winrm-inventory.yml"
-        lines = ["windows:", "  hosts:"]
-        lines += ["    %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in self.ports.items()]
-        lines += ["  vars:", "    ansible_connection: winrm", "    ansible_winrm_transport: ntlm",
-                  "    ansible_winrm_scheme: http", "    ansible_winrm_message_encryption: always",
-                  "    ansible_user: %s" % USER, "    ansible_password: %s" % json.dumps(password)]
-        inv.write_text("\n".join(lines) + "\n")
-        return inv
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=15)
-        finally:
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        return rc
 
 
 @pytest.fixture
 def serve(lab):
-    """serve(*hosts) starts labctl serve on free loopback ports; stopped by pid after the test."""
-    started = []
+    """serve(*hosts): labctl serve for the lab's hosts, stopped by pid when the test ends."""
+    return lab.serve
 
-    def start(*hosts):
-        served = Served(lab, hosts)
-        started.append(served)
-        return served
-    yield start
-    for served in started:
-        if served.proc.poll() is None:
-            served.stop()
+
+def protocol(served, host, password=PASSWORD, **kwargs):
+    """pywinrm as ansible.builtin.winrm configures it (NTLM, message encryption)."""
+    kwargs.setdefault("transport", "ntlm")
+    kwargs.setdefault("message_encryption", "always")
+    return winrm.Protocol(served.url(host), username=USER, password=password, **kwargs)
+
+
+def inventory(lab, password=PASSWORD):
+    """The lab's hosts over ansible.builtin.winrm, whatever CRASHDUMP_LAB_CONNECTION says."""
+    inv = lab.root / "winrm-inventory.yml"
+    ports = {h: p for served in lab.served for h, p in served.ports.items()}
+    inv.write_text("\n".join(["all:", "  children:", "    windows:", "      hosts:",
+                              *winrm_inventory_lines(ports, password)]) + "\n")
+    return inv
 
 
 def changed(proc):
@@ -110,16 +71,16 @@ def test_enable_then_harvest_over_winrm(lab, serve, tmp_path):
     lab.host("win")
     served = serve("win")
     assert LOCAL_DUMPS + "\\netsh.exe" not in lab.registry("win")
-    first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory())
+    first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))
     assert changed(first) == 2  # local_dumps and gflags
     assert lab.registry("win")[LOCAL_DUMPS + "\\netsh.exe"]["values"]["DumpType"]["data"] == 2
-    assert changed(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory())) == 0
+    assert changed(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
 
     # fetch_dumps moves the dump with ansible-core's own winrm fetch_file.
     lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
     before = lab.stats("win")["fetch_round_trips"]
     dest = tmp_path / "dumps"
-    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest, inventory=served.inventory())
+    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest, inventory=inventory(lab))
     assert (dest / "win" / "netsh.exe.4660.dmp").read_bytes()[:4] == b"MDMP"
     assert lab.stats("win")["fetch_round_trips"] > before
     assert served.stop() == 0
@@ -179,12 +140,12 @@ def test_wrong_password_is_unreachable_and_changes_nothing(lab, serve):
     lab.host("win")
     served = serve("win")
     before = lab.state("win")["registry"]
-    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=served.inventory(password="wrong"), check=False)
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab, password="wrong"), check=False)
     assert proc.returncode != 0
     assert "UNREACHABLE" in proc.stdout and "credentials were rejected" in proc.stdout
     assert lab.state("win")["registry"] == before
     with pytest.raises(InvalidCredentialsError):
-        served.protocol("win", password="wrong").open_shell()
+        protocol(served, "win", password="wrong").open_shell()
 
 
 def test_basic_is_refused_unless_the_host_allows_it(lab, serve):
@@ -192,16 +153,16 @@ def test_basic_is_refused_unless_the_host_allows_it(lab, serve):
     lab.host("basic", {"winrm": {"allow_basic": True, "allow_unencrypted": True}})
     served = serve("win", "basic")
     with pytest.raises(InvalidCredentialsError):
-        served.protocol("win", transport="basic", message_encryption="never").open_shell()
-    proto = served.protocol("basic", transport="basic", message_encryption="never")
+        protocol(served, "win", transport="basic", message_encryption="never").open_shell()
+    proto = protocol(served, "basic", transport="basic", message_encryption="never")
     proto.close_shell(proto.open_shell())
     with pytest.raises(InvalidCredentialsError):
-        served.protocol("basic", password="wrong", transport="basic", message_encryption="never").open_shell()
+        protocol(served, "basic", password="wrong", transport="basic", message_encryption="never").open_shell()
 
 
 def test_an_envelope_over_500_kb_gets_the_max_envelope_size_fault(lab, serve):
     lab.host("win")
-    proto = serve("win").protocol("win")
+    proto = protocol(serve("win"), "win")
     shell = proto.open_shell()
     command = proto.run_command(shell, "PowerShell", ["-NoProfile"], console_mode_stdin=False)
     proto.send_command_input(shell, command, b"x" * 200_000)  # what winrm sends: fits
@@ -216,7 +177,7 @@ def test_an_envelope_over_500_kb_gets_the_max_envelope_size_fault(lab, serve):
 
 def test_max_shells_per_user(lab, serve):
     lab.host("win", {"winrm": {"max_shells_per_user": 2}})
-    proto = serve("win").protocol("win")
+    proto = protocol(serve("win"), "win")
     shells = [proto.open_shell(), proto.open_shell()]
     with pytest.raises(WSManFaultError) as fault:
         proto.open_shell()
@@ -230,7 +191,7 @@ def test_max_shells_per_user(lab, serve):
 
 def test_receive_waits_for_input_then_times_out(lab, serve):
     lab.host("win")
-    proto = serve("win").protocol("win", operation_timeout_sec=1, read_timeout_sec=10)
+    proto = protocol(serve("win"), "win", operation_timeout_sec=1, read_timeout_sec=10)
     shell = proto.open_shell()
     command = proto.run_command(shell, "PowerShell", ["-NoProfile"], console_mode_stdin=False)
     proto.send_command_input(shell, command, b"not the end", end=False)
@@ -245,7 +206,7 @@ def test_receive_waits_for_input_then_times_out(lab, serve):
 
 def test_unknown_shell_is_the_windows_fault(lab, serve):
     lab.host("win")
-    proto = serve("win").protocol("win")
+    proto = protocol(serve("win"), "win")
     with pytest.raises(WSManFaultError) as fault:
         proto.run_command("00000000-0000-0000-0000-000000000000", "PowerShell")
     assert fault.value.wsman_fault_code == 2150858843
