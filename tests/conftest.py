@@ -45,12 +45,16 @@ LAB_CONNECTION = os.environ.get("CRASHDUMP_LAB_CONNECTION", "crashdump_lab")
 WINRM_USER, WINRM_PASSWORD = "Administrator", "CrashLab-2026!"  # the lab hosts' default account
 
 
+_RUNNING = []  # every Served still running, stopped at the end of the session at the latest
+
+
 class Served:
     """A running ``labctl serve`` for some lab hosts (free loopback ports), stopped by pid."""
 
     def __init__(self, env, hosts):
         self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _RUNNING.append(self)
         self.ports, self.https_ports = {}, {}
         for _ in hosts:
             line = self.proc.stdout.readline()
@@ -67,6 +71,8 @@ class Served:
 
     def stop(self):
         """SIGTERM by pid; the exit code."""
+        if self in _RUNNING:
+            _RUNNING.remove(self)
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
@@ -74,6 +80,12 @@ class Served:
         finally:
             self.proc.stdout.close()
             self.proc.stderr.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop servers of labs made outside the ``lab`` fixture (module-scoped fixtures)."""
+    for served in list(_RUNNING):
+        served.stop()
 
 
 def winrm_inventory_lines(ports, password=WINRM_PASSWORD):

@@ -94,8 +94,9 @@ def run(args, state_dir):
         listeners = []
         try:
             for host, (address, port, https_port) in zip(hosts, places):
-                listeners.append(server.listen(state_dir, host, cred_dir, address, port))
-                listeners.append(server.listen(state_dir, host, cred_dir, address, https_port, certificate))
+                http = server.listen(state_dir, host, cred_dir, address, port)
+                listeners.append(http)
+                listeners.append(server.listen(state_dir, host, cred_dir, address, https_port, certificate, http))
         except OSError:
             for lst in listeners:
                 lst.server_close()

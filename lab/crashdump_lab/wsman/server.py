@@ -34,12 +34,13 @@ def _envelope_too_large(limit):
 class HostEndpoint:
     """What every connection to one host's listener shares."""
 
-    def __init__(self, state_dir, host, cred_dir, channel_bindings=None):
+    def __init__(self, state_dir, host, cred_dir, channel_bindings=None, shells=None):
         self.state_dir = state_dir
         self.host = host
         self.cred_dir = cred_dir
         self.channel_bindings = channel_bindings  # set for an HTTPS listener
-        self.shells = ShellResource(Runner(state_dir, host), host.upper(), self.settings)
+        # The HTTP and HTTPS listeners of a host share its shells (and their quota).
+        self.shells = shells or ShellResource(Runner(state_dir, host), host.upper(), self.settings)
 
     def settings(self):
         """The host's current winrm settings (its state can change while serving)."""
@@ -155,6 +156,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Listener(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Closing must not wait for keep-alive connections whose clients are still idle.
+    block_on_close = False
     allow_reuse_address = True
     ssl_context = None
 
@@ -166,11 +169,13 @@ class Listener(http.server.ThreadingHTTPServer):
         return sock, address
 
 
-def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None):
+def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None, beside=None):
     """A Listener for ``host`` on ``bind:port`` (0: any free port), not yet
-    serving; HTTPS with ``certificate`` (cert_path, key_path from tls.certificate)."""
+    serving; HTTPS with ``certificate`` (cert_path, key_path from
+    tls.certificate); sharing the shells of the Listener ``beside``."""
     bindings = None if certificate is None else tls.channel_bindings(certificate[0])
-    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings)
+    shells = None if beside is None else beside.RequestHandlerClass.endpoint.shells
+    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings, shells)
     handler = type("Handler_%s" % host.replace("-", "_"), (Handler,), {"endpoint": endpoint})
     listener = Listener((bind, port), handler)
     if certificate is not None:
@@ -186,11 +191,12 @@ def serve_all(listeners):
         t.start()
 
     def stop(timeout=5.0):
-        # shutdown() waits for each loop to notice; connections still open are
-        # daemon threads and end with the process.
-        closer = threading.Thread(target=lambda: [lst.shutdown() for lst in listeners], daemon=True)
-        closer.start()
-        closer.join(timeout)
+        # shutdown() waits up to a poll interval for its loop: ask every loop at once.
+        closers = [threading.Thread(target=lst.shutdown, daemon=True) for lst in listeners]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join(timeout)
         for lst in listeners:
             lst.server_close()
     return stop

@@ -22,7 +22,7 @@ import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from spnego.channel_bindings import GssChannelBindings
 
@@ -38,7 +38,8 @@ def certificate(directory, names, addresses):
     if os.path.exists(cert_path) and os.path.exists(key_path) and _covers(cert_path, wanted):
         return cert_path, key_path
     os.makedirs(directory, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # ECDSA P-256: made in milliseconds (a fresh state directory per test makes one each).
+    key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "crashdump-lab WinRM HTTPS")])
     now = datetime.datetime.now(datetime.timezone.utc)
     san = [x509.DNSName(n) for n in sorted(set(names))] + [
@@ -77,7 +78,8 @@ def server_context(cert_path, key_path):
 
 
 def channel_bindings(cert_path):
-    """The NTLM channel bindings a client computes from this certificate (RFC 5929 4.1: SHA-256 for RSA/SHA-256)."""
+    """The NTLM channel bindings a client computes from this certificate
+    (RFC 5929 4.1: the hash of its signature algorithm, SHA-256 here)."""
     with open(cert_path, "rb") as f:
         der = x509.load_pem_x509_certificate(f.read()).public_bytes(serialization.Encoding.DER)
     return GssChannelBindings(application_data=b"tls-server-end-point:" + hashlib.sha256(der).digest())
