@@ -218,3 +218,14 @@ def test_serve_help_says_how_to_stop():
                          check=True, env=dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
                                               + os.environ.get("PATH", ""))).stdout
     assert "SIGTERM" in out and "Ctrl-C" in out and "CrashLab-2026!" in out
+
+
+def test_the_winrm_inventory_matches_the_addresses_serve_gives():
+    import yaml
+
+    from crashdump_lab.wsman.serve import inventory_hosts  # lab/ is on sys.path (tests/conftest.py)
+
+    hosts = inventory_hosts()
+    winrm_hosts = yaml.safe_load((REPO / "lab" / "inventory-winrm.yml").read_text())["windows"]["hosts"]
+    assert list(winrm_hosts) == hosts
+    assert [v["ansible_host"] for v in winrm_hosts.values()] == ["127.0.0.%d" % (i + 1) for i in range(len(hosts))]
