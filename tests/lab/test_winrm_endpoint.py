@@ -229,3 +229,22 @@ def test_the_winrm_inventory_matches_the_addresses_serve_gives():
     winrm_hosts = yaml.safe_load((REPO / "lab" / "inventory-winrm.yml").read_text())["windows"]["hosts"]
     assert list(winrm_hosts) == hosts
     assert [v["ansible_host"] for v in winrm_hosts.values()] == ["127.0.0.%d" % (i + 1) for i in range(len(hosts))]
+
+
+def test_operations_quota_and_ansible_recreating_its_shell(lab, serve):
+    # local_dumps reads, then applies: two commands where the quota allows one per shell.
+    lab.host("win", {"winrm": {"max_concurrent_operations_per_user": 1}})
+    served = serve("win")
+    proto = protocol(served, "win")
+    shell = proto.open_shell()
+    first = proto.run_command(shell, "PowerShell", ["-NoProfile"])
+    proto.cleanup_command(shell, first)  # terminate does not give a text shell's operation back
+    with pytest.raises(WSManFaultError) as fault:
+        proto.run_command(shell, "PowerShell", ["-NoProfile"])
+    assert fault.value.wmierror_code == 0x803381A6 and fault.value.wsman_fault_code == 0x803381A6
+    proto.close_shell(shell)
+    book = lab.root / "local_dumps.yml"
+    book.write_text("- hosts: windows\n  gather_facts: false\n  tasks:\n"
+                    "    - crashdump.windows.local_dumps: {exe: netsh.exe, dump_folder: 'C:\\WER', dump_type: full}\n")
+    assert changed(lab.playbook(book, inventory=inventory(lab))) == 1
+    assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry("win")

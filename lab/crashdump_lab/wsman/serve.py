@@ -38,8 +38,9 @@ Credentials: user "Administrator", password "CrashLab-2026!" unless the
 host's state has a "winrm" section overriding them, e.g. seeded with
 {"winrm": {"user": "ops", "password": "...", "allow_basic": true,
 "allow_unencrypted": true, "max_shells_per_user": 30,
-"max_envelope_size_kb": 500}} (Windows' defaults: Basic and unencrypted
-messages refused, 30 shells per user, 500 KB envelopes).
+"max_concurrent_operations_per_user": 1500, "max_envelope_size_kb": 500}}
+(Windows' defaults: Basic and unencrypted messages refused, 30 shells and
+1500 operations per user, 500 KB envelopes).
 """
 
 

@@ -28,6 +28,8 @@ TERMINATE = SHELL_NS + "/signal/terminate"
 # Windows Server 2012 and later: Shell/MaxShellsPerUser 30, MaxEnvelopeSizekb 500
 # ("Installation and configuration for Windows Remote Management"; [MS-WSMV] 2.2.4.10).
 DEFAULT_MAX_SHELLS = 30
+# Service/MaxConcurrentOperationsPerUser, 1500 on Windows Server 2012 and later.
+DEFAULT_MAX_OPERATIONS = 1500
 DEFAULT_MAX_ENVELOPE_KB = 500
 DEFAULT_OPERATION_TIMEOUT = 60.0  # MaxTimeoutms 60000 ([MS-WSMV] 2.2.4.10)
 # What a Receive response needs beside the base64 of its streams.
@@ -66,6 +68,10 @@ class Shell:
         self.id = str(uuid.uuid4()).upper()
         self.user = user
         self.commands = {}
+        # Commands started: a Signal terminate does not give the operation
+        # back for a text shell ([MS-WSMV] 3.1.4.12, product behavior note
+        # <118>), so only a new shell starts the count again.
+        self.operations = 0
 
 
 class ShellResource:
@@ -142,7 +148,15 @@ class ShellResource:
         text = (line.findtext(q("rsp", "Command")) or "").strip()
         args = line.findtext(q("rsp", "Arguments"))
         command = Command(text + (" " + args if args else ""))
+        limit = self.limits().get("max_concurrent_operations_per_user", DEFAULT_MAX_OPERATIONS)
         with self.lock:
+            if shell.operations >= limit:
+                # ERROR_WSMAN_QUOTA_MAX_OPERATIONS (0x803381A6); ansible.builtin.winrm re-creates its shell on it.
+                raise Fault("s:Receiver", "w:InternalError",
+                            "The WS-Management service cannot process the request. This user is allowed a maximum "
+                            "number of %d concurrent operations, which has been exceeded. Close existing operations "
+                            "for this user, or raise the quota for this user." % limit, 2150859174, wmi_error=True)
+            shell.operations += 1
             shell.commands[command.id] = command
         body = ET.Element(q("rsp", "CommandResponse"))
         ET.SubElement(body, q("rsp", "CommandId")).text = command.id

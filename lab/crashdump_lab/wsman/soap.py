@@ -19,6 +19,7 @@ NS = {
     "p": "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd",
     "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
     "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
+    "wmi": "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError",
 }
 for _prefix, _uri in NS.items():
     ET.register_namespace(_prefix, _uri)
@@ -38,8 +39,9 @@ class Fault(Exception):
     """A SOAP fault as Windows sends it: HTTP 500 with a wsmanfault detail
     whose Code is the Windows error number ([MS-WSMV] 2.2.4.18 WSManFault)."""
 
-    def __init__(self, code, subcode, reason, wsman_code, detail=None):
+    def __init__(self, code, subcode, reason, wsman_code, detail=None, wmi_error=False):
         super().__init__(reason)
+        self.wmi_error = wmi_error  # also an MSFT_WmiError detail, as Windows gives for quota errors
         self.code = code            # "s:Sender" or "s:Receiver"
         self.subcode = subcode      # e.g. "w:TimedOut"
         self.reason = reason
@@ -136,4 +138,11 @@ def fault_envelope(fault, relates_to, machine):
     ET.SubElement(wsman, q("f", "Message")).text = fault.reason
     if fault.detail:
         ET.SubElement(detail, q("w", "FaultDetail")).text = fault.detail
+    if fault.wmi_error:
+        # The CIM error Windows adds for provider and quota errors (what pywinrm reads as wmierror_code).
+        wmi = ET.SubElement(detail, q("wmi", "MSFT_WmiError"))
+        ET.SubElement(wmi, q("wmi", "Message")).text = fault.reason
+        ET.SubElement(wmi, q("wmi", "MessageID")).text = "HRESULT 0x%08x" % fault.wsman_code
+        ET.SubElement(wmi, q("wmi", "error_Code")).text = str(fault.wsman_code)
+        ET.SubElement(wmi, q("wmi", "error_Type")).text = "HRESULT"
     return envelope(FAULT_ACTION, relates_to, [node])
