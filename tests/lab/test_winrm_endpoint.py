@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import winrm
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
-winrm = pytest.importorskip("winrm")
-from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError  # noqa: E402
-
-from tests.conftest import WINRM_PASSWORD, WINRM_USER, winrm_inventory_lines  # noqa: E402
+from tests.conftest import WINRM_PASSWORD, WINRM_USER, winrm_inventory_lines
 
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
