@@ -13,6 +13,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,63 @@ if str(COLLECTIONS) not in _paths:
 
 # -- Running the collection through real ansible-playbook on seeded lab hosts --
 
+# CRASHDUMP_LAB_CONNECTION=winrm: Lab.inventory() serves its hosts with
+# `labctl serve` and reaches them with ansible.builtin.winrm instead of the
+# lab's private connection plugin.
+LAB_CONNECTION = os.environ.get("CRASHDUMP_LAB_CONNECTION", "crashdump_lab")
+WINRM_USER, WINRM_PASSWORD = "Administrator", "CrashLab-2026!"  # the lab hosts' default account
+
+
+_RUNNING = []  # every Served still running, stopped at the end of the session at the latest
+
+
+class Served:
+    """A running ``labctl serve`` for some lab hosts (free loopback ports), stopped by pid."""
+
+    def __init__(self, env, hosts):
+        self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _RUNNING.append(self)
+        self.ports, self.https_ports = {}, {}
+        for _ in hosts:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait()
+                raise AssertionError("labctl serve did not start: %s" % self.proc.stderr.read())
+            info = json.loads(line)
+            self.ports[info["host"]] = info["port"]
+            self.https_ports[info["host"]] = info["https_port"]
+            self.certificate = info["certificate"]
+
+    def url(self, host):
+        return "http://127.0.0.1:%d/wsman" % self.ports[host]
+
+    def stop(self):
+        """SIGTERM by pid; the exit code."""
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop servers of labs made outside the ``lab`` fixture (module-scoped fixtures)."""
+    for served in list(_RUNNING):
+        served.stop()
+
+
+def winrm_inventory_lines(ports, password=WINRM_PASSWORD):
+    """Hosts reached with ansible.builtin.winrm over HTTP, NTLM and message encryption at their served ports."""
+    lines = ["        %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in ports.items()]
+    return lines + ["      vars:", "        ansible_connection: winrm", "        ansible_winrm_transport: ntlm",
+                    "        ansible_winrm_scheme: http", "        ansible_winrm_message_encryption: always",
+                    "        ansible_user: %s" % WINRM_USER, "        ansible_password: %s" % json.dumps(password)]
+
 class Lab:
     """A private lab: its own state folder and inventory under tmp_path."""
 
@@ -45,6 +103,7 @@ class Lab:
         self.state_dir = root / "state"
         self.state_dir.mkdir()
         self.hosts = {}
+        self.served = []
         self.env = dict(os.environ,
                         CRASHDUMP_LAB_STATE_DIR=str(self.state_dir),
                         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
@@ -79,11 +138,29 @@ class Lab:
     def stats(self, name):
         return json.loads(self.labctl("stats", name))
 
-    def inventory(self):
+    def serve(self, *hosts):
+        """Serve ``hosts`` as WinRM endpoints until the test ends."""
+        served = Served(self.env, hosts)
+        self.served.append(served)
+        return served
+
+    def close(self):
+        for served in self.served:
+            served.stop()
+
+    def inventory(self, password=WINRM_PASSWORD):
         inv = self.root / "inventory.yml"
         lines = ["all:", "  children:", "    windows:", "      hosts:"]
-        lines += ["        %s: {}" % h for h in self.hosts]
-        lines += ["      vars:", "        ansible_connection: crashdump_lab", "        ansible_shell_type: powershell"]
+        if LAB_CONNECTION == "winrm":
+            ports = {h: p for served in self.served for h, p in served.ports.items()}
+            missing = [h for h in self.hosts if h not in ports]
+            if missing:
+                ports.update(self.serve(*missing).ports)
+            lines += winrm_inventory_lines({h: ports[h] for h in self.hosts}, password)
+        else:
+            lines += ["        %s: {}" % h for h in self.hosts]
+            lines += ["      vars:", "        ansible_connection: crashdump_lab",
+                      "        ansible_shell_type: powershell"]
         inv.write_text("\n".join(lines) + "\n")
         return inv
 
@@ -121,4 +198,6 @@ def task_results(stdout):
 
 @pytest.fixture
 def lab(tmp_path):
-    return Lab(tmp_path)
+    lab = Lab(tmp_path)
+    yield lab
+    lab.close()

@@ -7,6 +7,7 @@
   labctl start HOST IMAGE [--account A] [--service NAME] [--path P]
   labctl stats HOST [--reset]                the round-trip and byte counters
   labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N, corrupt:N or clear (see faults.py)
+  labctl serve [HOST ...] [--port 5985]      WinRM endpoints in the foreground (labctl serve --help)
 
 Every command prints JSON. The state directory defaults to
 $CRASHDUMP_LAB_STATE_DIR, else lab/state/.
@@ -23,6 +24,7 @@ from . import defaults, faults, processes, seed, wer
 from .minidump import DEFAULT_FULL_SIZE
 from .seed import seed_host
 from .state import default_state_dir, load_state, open_host, reset_host
+from .wsman import serve
 
 # The top-level sections of a host's state, as a clean host has them.
 SECTIONS = tuple(defaults.default_state("lab-help", "AMD64"))
@@ -94,6 +96,8 @@ def _parser():
     s = sub.add_parser("fault", help="arm a connection fault")
     s.add_argument("host")
     s.add_argument("spec")
+
+    serve.add_parser(sub)
     return p
 
 
@@ -108,6 +112,8 @@ def run(argv):
             overlay = json.load(f)
         seed_host(state_dir, args.host, overlay, arch=args.arch)
         return {"host": args.host, "seeded_from": args.file}
+    if args.command == "serve":
+        return serve.run(args, state_dir)
     if args.command == "show":
         state = load_state(state_dir, args.host)
         if args.section is not None and args.section not in state:
@@ -134,7 +140,8 @@ def main(argv=None):
     except (KeyError, ValueError, OSError) as e:
         print("labctl: error: %s" % (e.args[0] if e.args else e), file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2))
+    if result is not None:
+        print(json.dumps(result, indent=2))
     return 0
 
 

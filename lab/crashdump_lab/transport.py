@@ -58,6 +58,12 @@ def _script_lines(name):
         return None
 
 
+def is_bootstrap(script):
+    """Whether ``script`` (decoded -EncodedCommand text) is plugins/plugin_utils/bootstrap.ps1."""
+    expected = _script_lines("bootstrap.ps1")
+    return expected is not None and _lines(script) == expected
+
+
 class Transport:
     def __init__(self, state_dir, host):
         self.state_dir = state_dir
@@ -75,7 +81,7 @@ class Transport:
         for name in ("bootstrap.ps1", "agent.ps1"):
             if _script_lines(name) is None:
                 return "%s is missing from %s" % (name, SCRIPTS_DIR)
-        if _lines(script) != _script_lines("bootstrap.ps1"):
+        if not is_bootstrap(script):
             return "the encoded command is not plugins/plugin_utils/bootstrap.ps1"
         if not in_data:
             return "no standard input: expected the packed agent script, the separator and a batch line"
@@ -157,25 +163,7 @@ class Transport:
         Returns False when ``path`` is a folder (nothing is written)."""
         offset = 0
         while True:
-            failure = None
-            with state.open_host(self.state_dir, self.host) as lab:
-                counters = lab.state["counters"]
-                counters["fetch_round_trips"] += 1
-                if faults.fire(lab.state, "fetch") is not None:
-                    failure = ConnectionDropped("lab fault: connection to %s dropped during fetch of %s after %d "
-                                                "bytes" % (self.host, path, offset))
-                else:
-                    try:
-                        chunk = _chunk(lab, path, offset)
-                    except TransferError as e:
-                        failure = e
-                    else:
-                        counters["fetch_bytes"] += len(chunk or b"")
-                        if faults.fire(lab.state, "corrupt") is not None and chunk:
-                            middle = len(chunk) // 2
-                            chunk = chunk[:middle] + bytes([chunk[middle] ^ 0xFF]) + chunk[middle + 1:]
-            if failure is not None:
-                raise failure
+            chunk = self.fetch_chunk(path, offset)
             if chunk is None:
                 return False
             out.write(chunk)
@@ -183,6 +171,28 @@ class Transport:
                 return True
             offset += len(chunk)
 
+    def fetch_chunk(self, path, offset, size=FETCH_CHUNK):
+        """One fetch round trip: up to ``size`` bytes at ``offset``, or None for a folder."""
+        failure = None
+        with state.open_host(self.state_dir, self.host) as lab:
+            counters = lab.state["counters"]
+            counters["fetch_round_trips"] += 1
+            if faults.fire(lab.state, "fetch") is not None:
+                failure = ConnectionDropped("lab fault: connection to %s dropped during fetch of %s after %d "
+                                            "bytes" % (self.host, path, offset))
+            else:
+                try:
+                    chunk = _chunk(lab, path, offset, size)
+                except TransferError as e:
+                    failure = e
+                else:
+                    counters["fetch_bytes"] += len(chunk or b"")
+                    if faults.fire(lab.state, "corrupt") is not None and chunk:
+                        middle = len(chunk) // 2
+                        chunk = chunk[:middle] + bytes([chunk[middle] ^ 0xFF]) + chunk[middle + 1:]
+        if failure is not None:
+            raise failure
+        return chunk
 
 def _host_path(lab, path):
     """The file a transfer opens: the connection's PowerShell is the agent's, redirected when it is 32-bit."""
@@ -192,7 +202,7 @@ def _host_path(lab, path):
     return path
 
 
-def _chunk(lab, path, offset):
+def _chunk(lab, path, offset, size):
     """The chunk at ``offset``, or None for a folder."""
     files = lab.files
     try:
@@ -203,4 +213,4 @@ def _chunk(lab, path, offset):
         raise TransferError("fetch_file %s: the file does not exist" % path)
     if entry["type"] == "directory":
         return None
-    return files.read_file(_host_path(lab, path), offset, FETCH_CHUNK)
+    return files.read_file(_host_path(lab, path), offset, size)

@@ -1,0 +1,131 @@
+"""What a command started in a lab host's shell does: the lab never runs PowerShell.
+
+Three kinds of command are known, recognised by their exact text:
+
+* the collection's bootstrap with the agent and a batch on standard input:
+  handed to the lab's agent model (transport.Transport.exec_command, which
+  checks the bootstrap and the agent byte for byte);
+* ansible-core's own file transfer of the winrm connection (ansible-core >=
+  2.19): its bootstrap_wrapper.ps1 as -EncodedCommand, and on standard input
+  the exec_wrapper manifest naming winrm_put_file.ps1 or winrm_fetch_file.ps1
+  with their parameters; handed to the lab's file model;
+* anything else: exit code 1 and "the lab cannot run this PowerShell" on
+  standard error, never a silent success.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+import pkgutil
+
+from .. import transport
+
+POWERSHELL_PREFIX = transport.COMMAND_PREFIX
+# The exec_wrapper input is sections separated by a line of four NUL characters.
+MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
+CANNOT_RUN = "the lab cannot run this PowerShell"
+
+
+@functools.lru_cache(maxsize=None)
+def ansible_script(name):
+    """The text of ansible-core's executor script ``name`` (None when this
+    ansible-core does not ship it)."""
+    try:
+        data = pkgutil.get_data("ansible.executor.powershell", name)
+    except (ImportError, OSError):
+        return None
+    return None if data is None else data.decode("utf-8")
+
+
+def _encoded_forms(script):
+    """The script as ansible-core's powershell shell plugin encodes it with
+    preserve_rc off (blank lines dropped, lines stripped), without and with
+    strict_mode (put_file turns it off, fetch_file leaves it on)."""
+    forms = []
+    for text in (script, "Set-StrictMode -Version Latest\r\n" + script):
+        forms.append("\n".join(line.strip() for line in text.splitlines() if line.strip()))
+    return forms
+
+
+def decode_command(command_line):
+    """The script of ``PowerShell ... -EncodedCommand <base64>``, or None."""
+    if not command_line.startswith(POWERSHELL_PREFIX):
+        return None
+    try:
+        return base64.b64decode(command_line[len(POWERSHELL_PREFIX):].strip(), validate=True).decode("utf-16-le")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def cannot_run(why):
+    return 1, b"", ("%s: %s\r\n" % (CANNOT_RUN, why)).encode("utf-8")
+
+
+class Runner:
+    """Runs commands for one lab host."""
+
+    def __init__(self, state_dir, host):
+        self.transport = transport.Transport(state_dir, host)
+
+    def run(self, command_line, stdin):
+        """(rc, stdout, stderr) of ``command_line`` fed ``stdin`` (bytes).
+        transport.ConnectionDropped passes through: an armed lab fault."""
+        script = decode_command(command_line)
+        if script is None:
+            return cannot_run("only PowerShell -EncodedCommand is modelled, not: %.200s" % command_line)
+        wrapper = ansible_script("bootstrap_wrapper.ps1")
+        if wrapper is not None and script in _encoded_forms(wrapper):
+            return self._ansible_action(stdin)
+        if not transport.is_bootstrap(script):
+            return cannot_run("%.300s" % script)
+        # The transport checks the agent and the batch on standard input.
+        return self.transport.exec_command(command_line, stdin)
+
+    def _ansible_action(self, stdin):
+        sections = (stdin or b"").split(MANIFEST_SEPARATOR, 2)
+        if len(sections) < 2:
+            return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest on standard input")
+        try:
+            bootstrap = json.loads(sections[0])
+            manifest = json.loads(sections[1])
+            actions = manifest["actions"]
+            name = actions[0]["name"]
+            params = actions[0]["params"]
+            sent = base64.b64decode(manifest["scripts"][name]["script"]).decode("utf-8")
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            return cannot_run("unreadable exec_wrapper manifest (%s)" % e)
+        if bootstrap.get("script") != ansible_script("exec_wrapper.ps1") or len(actions) != 1 \
+                or manifest.get("signed_hashlist"):
+            return cannot_run("an exec_wrapper manifest other than ansible-core's own file transfer")
+        if name not in ("winrm_put_file.ps1", "winrm_fetch_file.ps1") or sent != ansible_script(name):
+            return cannot_run("ansible-core's exec_wrapper running %s" % name)
+        if name == "winrm_put_file.ps1":
+            return self._put_file(params["Path"], sections[2] if len(sections) > 2 else b"")
+        return self._fetch_file(params["Path"], int(params["BufferSize"]), int(params["Offset"]))
+
+    def _put_file(self, path, data_lines):
+        """winrm_put_file.ps1: base64 lines in, the file written, its SHA-1 out."""
+        try:
+            data = b"".join(base64.b64decode(line, validate=True) for line in data_lines.split(b"\r\n") if line)
+        except binascii.Error:
+            return 1, b"", b"Exception calling \"FromBase64String\": invalid base64 input\r\n"
+        try:
+            self.transport.put_file(data, path)
+        except transport.TransferError as e:
+            return 1, b"", ("%s\r\n" % e).encode("utf-8")
+        return 0, ('{"sha1":"%s"}\r\n' % hashlib.sha1(data).hexdigest()).encode("ascii"), b""  # noqa: S324
+
+    def _fetch_file(self, path, size, offset):
+        """winrm_fetch_file.ps1: one chunk as base64, ``[DIR]`` for a folder,
+        "<path> does not exist" and exit 1 otherwise."""
+        try:
+            chunk = self.transport.fetch_chunk(path, offset, size)
+        except transport.TransferError:
+            return 1, b"", ("%s does not exist\r\n" % path).encode("utf-8")
+        if chunk is None:
+            return 0, b"[DIR]\r\n", b""
+        return 0, (base64.b64encode(chunk) + b"\r\n") if chunk else b"", b""
