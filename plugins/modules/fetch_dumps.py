@@ -124,6 +124,8 @@ attributes:
   action:
     support: full
     description: Runs as an action plugin on the controller; only the collection's PowerShell agent runs on the host.
+extends_documentation_fragment:
+  - crashdump.windows.validate_only
 notes:
   - "Round trips: one read batch (search, hashes, Event 1000 records); when any dump is compressed, one batch
     compressing them; one C(fetch_file) per dump fetched (over winrm, one round trip per 512 KiB moved, plus one

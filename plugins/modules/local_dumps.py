@@ -111,6 +111,7 @@ options:
     choices: [remove, keep]
     default: remove
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes
 notes:
   - Warns when AeDebug C(Auto=1) with a C(Debugger) is set (a postmortem debugger prevents LocalDumps), when WER

@@ -70,6 +70,7 @@ options:
     type: int
     default: 1024
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes.INFO
 notes:
   - The module runs as an action plugin and sends one batch of reads to the host over the task's connection
