@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from . import errors
+from . import clock, errors
 
 # Keys below HKLM\SOFTWARE that both views see at the native path (Microsoft,
 # "Registry Keys Affected by WOW64", Windows 7 / 2008 R2 and later). Only the
@@ -76,9 +76,18 @@ def check_value(value_type, data):
     raise errors.invalid_argument("Unknown registry value type %r." % (value_type,))
 
 
+# RegQueryInfoKey's lpftLastWriteTime: "the last time this key or any of its values changed"
+# (KEY_BASIC_INFORMATION.LastWriteTime, Microsoft Learn, wdm.h). A key the lab did not write
+# (a seeded or default one) was last written before the lab's clock started. The times are kept beside the
+# registry (state["key_write_times"]), so comparing registry contents ignores them, as restoring data can.
+UNRECORDED_WRITE = "2000-01-01T00:00:00.000Z"
+
+
 class Registry:
     def __init__(self, state):
+        self._state = state
         self._keys = state["registry"]
+        self._times = state.setdefault("key_write_times", {})
         self._is_64bit = state["os"]["arch"] != "x86"
         self._hkcu = "HKU\\" + next(a["sid"] for a in state["accounts"].values() if a.get("admin"))
         self._index = {fold(k): k for k in self._keys}
@@ -138,13 +147,22 @@ class Registry:
         found = _find(entry["values"], name)
         return entry["values"][found] if found is not None else None
 
-    def read(self, key, view):
+    def read(self, key, view, last_write=False):
         entry = self.entry(key, view)
         if entry is None:
-            return {"exists": False, "values": [], "subkeys": []}
-        return {"exists": True,
-                "values": [{"name": n, "type": v["type"], "data": v["data"]} for n, v in entry["values"].items()],
-                "subkeys": self.subkeys(key, view)}
+            result = {"exists": False, "values": [], "subkeys": []}
+        else:
+            result = {"exists": True,
+                      "values": [{"name": n, "type": v["type"], "data": v["data"]}
+                                 for n, v in entry["values"].items()],
+                      "subkeys": self.subkeys(key, view)}
+        if last_write:
+            real = self._real(self.physical(key, view))
+            result["last_write"] = self._times.get(fold(real), UNRECORDED_WRITE) if entry is not None else None
+        return result
+
+    def _written(self, real):
+        self._times[fold(real)] = clock.iso(clock.tick(self._state))
 
     # -- writing ----------------------------------------------------------
 
@@ -154,6 +172,7 @@ class Registry:
                 parent = self._real(parts[:i - 1]) if i > 1 else None
                 real = (parent + "\\" if parent else "") + parts[i - 1]
                 self._keys[real] = {"values": {}}
+                self._written(real)
                 self._index[fold(real)] = real
 
     def create(self, key, view):
@@ -177,6 +196,7 @@ class Registry:
         data = check_value(value_type, data)
         found = _find(entry["values"], name)
         entry["values"][name if found is None else found] = {"type": value_type, "data": data}
+        self._written(self._real(self.physical(key, view)))
 
     def delete_value(self, key, view, name):
         entry = self.entry(key, view)
@@ -184,6 +204,7 @@ class Registry:
         if found is None:
             return False
         del entry["values"][found]
+        self._written(self._real(self.physical(key, view)))
         return True
 
     def delete_key(self, key, view):
@@ -197,6 +218,7 @@ class Registry:
             return False, "not_empty"
         del self._keys[real]
         del self._index[fold(real)]
+        self._times.pop(fold(real), None)
         return True, None
 
 

@@ -23,6 +23,7 @@ class ActionModule(WindowsAgentAction):
         full_dump_estimate_mb=dict(type="int", default=1024),
         limit_to_image=dict(type="bool", default=False),
         restart_service=dict(type="str"),
+        page_heap=dict(type="str", choices=["full", "standard", "off"]),
     )
 
     def validate(self, args):
@@ -61,7 +62,8 @@ class ActionModule(WindowsAgentAction):
         facts = dict(zip(named, datas))
         snap = Snapshot()
         snap.add_results(reads, datas[len(named):])
+        facts["ifeo_last_write"] = _preflight.last_write(reads, datas[len(named):])
         result = _preflight.evaluate(facts, snap, args["exe"], planned, account=args["account"],
                                      full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB,
-                                     guard=args["limit_to_image"])
+                                     guard=args["limit_to_image"], page_heap=args["page_heap"])
         return dict(result, changed=False)

@@ -88,7 +88,15 @@ def batch(exe, paths, account, planned_folder, restart_service=None):
             (_wer.AEDEBUG_KEY, 64), (_wer.AEDEBUG_KEY, 32), (_gflags.image_key(exe), 64)]
     for hive in USER_HIVES:
         keys += [(hive + "\\" + USER_LOCAL_DUMPS, 64), (hive + "\\" + USER_LOCAL_DUMPS + "\\" + exe, 64)]
-    return named, [read_op(key, view) for key, view in keys]
+    reads = [read_op(key, view) for key, view in keys]
+    # The IFEO key's last write time tells whether running instances have its flags (see last_write).
+    reads[keys.index((_gflags.image_key(exe), 64))]["last_write"] = True
+    return named, reads
+
+
+def last_write(reads, datas):
+    """The IFEO key's last write time from the read batch's results."""
+    return next((d.get("last_write") for op, d in zip(reads, datas) if op.get("last_write")), None)
 
 
 def language_mode_refusal(message):
@@ -127,7 +135,7 @@ def _counts(findings):
     return {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
 
 
-def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB, guard=False):
+def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB, guard=False, page_heap=None):
     """Findings and what they are based on.
 
     ``facts``: the data of ``batch``'s named operations by name; ``snap``: a
@@ -135,7 +143,8 @@ def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB
     ({DumpFolder, DumpCount, DumpType}) to check as if the image's key held
     them; ``account``: the account to check besides those that run the image;
     ``full_dump_bytes``: the size assumed for a full dump of an image not running;
-    ``guard``: the writer sets a global DumpCount=0 when it creates LocalDumps.
+    ``guard``: the writer sets a global DumpCount=0 when it creates LocalDumps;
+    ``page_heap``: the page heap mode about to be written, or None.
     The verdict is on the state once ``planned`` (and the guard) are written.
     """
     found = _Findings()
@@ -165,7 +174,9 @@ def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB
         "findings": findings,
         "counts": _counts(findings),
         "dump_locations": locations,
-        "verdict": _preflight_verdict.verdict(findings, eff, locations, present, others),
+        "verdict": _preflight_verdict.verdict(findings, eff, locations, present, others, _preflight_verdict.page_heap(
+            snap.state(_gflags.image_key(exe), 64), facts.get("ifeo_last_write"), instances,
+            page_heap)),
         "effective": {"dump_folder": eff["DumpFolder"]["value"], "dump_count": eff["DumpCount"]["value"],
                       "dump_type": _wer.DUMP_TYPE_NAMES.get(eff["DumpType"]["value"], eff["DumpType"]["value"]),
                       "custom_dump_flags": eff["CustomDumpFlags"]["value"],

@@ -6,7 +6,9 @@ restart be restarted. Pure functions on what the preflight read and the values a
 
 from __future__ import annotations
 
-from . import _wer
+import datetime as dt
+
+from . import _gflags, _wer
 
 
 def other_processes(global_state, planned, guard):
@@ -35,8 +37,35 @@ def image_found(files, instances):
     return bool(instances or files["services"] or any(f["exists"] for f in files["files"]))
 
 
-def verdict(findings, eff, locations, found, others):
-    """{dump, blockers, dump_type, dump_count, files, image_found, other_processes}."""
+def _time(text):
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def page_heap(ifeo_state, last_write, instances, planned):
+    """Page heap of the image once ``planned`` (a page_heap mode, or None: nothing) is written.
+
+    A process reads its image's IFEO flags when it starts (windows-facts.md), so a running instance has the
+    flags written before its start: it lacks page heap written after it started (or about to be written).
+    ``last_write``: the IFEO key's last write time. Returns {mode, pending}: pending lists the running instances
+    that do not have it yet (one whose start time is unknown counts as pending).
+    """
+    try:
+        mask = _gflags.parse_number(ifeo_state.value("GlobalFlag") if ifeo_state.exists else None)
+        flags = _gflags.parse_number(ifeo_state.value("PageHeapFlags") if ifeo_state.exists else None)
+        now = _gflags.page_heap_mode(mask, flags)
+    except ValueError:
+        now = "off"
+    mode = planned or now
+    if mode == "off":
+        return {"mode": mode, "pending": []}
+    written = _time(last_write)
+    pending = [p for p in instances if mode != now or written is None or p.get("start_time") is None
+               or _time(p["start_time"]) < written]
+    return {"mode": mode, "pending": [{k: p.get(k) for k in ("pid", "start_time", "services")} for p in pending]}
+
+
+def verdict(findings, eff, locations, found, others, heap=None):
+    """{dump, blockers, dump_type, dump_count, files, image_found, other_processes, page_heap}."""
     blockers = [f["message"] for f in findings if f["severity"] == "blocker"]
     files = []
     for loc in locations:
@@ -46,7 +75,7 @@ def verdict(findings, eff, locations, found, others):
     return {"dump": dump, "blockers": blockers,
             "dump_type": _wer.DUMP_TYPE_NAMES.get(eff["DumpType"]["value"], eff["DumpType"]["value"]),
             "dump_count": eff["DumpCount"]["value"], "files": files, "image_found": found,
-            "other_processes": others}
+            "other_processes": others, "page_heap": heap}
 
 
 def restart_service_findings(add, service, exe, instances):

@@ -144,3 +144,33 @@ def test_a_misspelt_variable_gets_one_line(lab):
     assert "Name the image to collect dumps of: -e exe=NAME.exe" in proc.stdout
     assert "argument_spec" not in proc.stdout + proc.stderr and len(proc.stdout) < 1500
     assert untouched(lab, before)
+
+
+def test_page_heap_written_but_not_in_effect_is_tracked_until_a_restart(lab):
+    lab.host("win")
+    lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    (line,) = [x for x in summary(proc, "win") if "page heap" in x]
+    assert line.startswith("netsh.exe: page heap full (changed); written but not in effect until a restart of pid ")
+    assert line.endswith(" (service NetshSvc) or the next start of netsh.exe")
+    # The lab records the flags a process got at its start: the running service has none.
+    (process,) = [p for p in lab.state("win")["processes"] if p["services"] == ["NetshSvc"]]
+    assert not process["global_flag"]
+
+    # The flags are unchanged now, yet the running service still lacks them: the restart is done.
+    proc = lab.playbook(ENABLE, extra_vars={"exe": "netsh.exe", "restart_service": "NetshSvc"})
+    assert "service NetshSvc restarted" in proc.stdout
+    assert "netsh.exe: page heap full (unchanged); in effect in every running instance" in summary(proc, "win")
+    assert json.loads(lab.labctl("crash", "win", "netsh.exe"))["page_heap"] is True
+
+    # Once in effect, nothing restarts.
+    lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
+    again = lab.playbook(ENABLE, extra_vars={"exe": "netsh.exe", "restart_service": "NetshSvc"})
+    assert "restarted" not in again.stdout
+    assert "netsh.exe: page heap full (unchanged); in effect in every running instance" in summary(again, "win")
+
+
+def test_page_heap_of_an_image_not_running_takes_effect_at_its_next_start(lab):
+    lab.host("win")
+    proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe")
+    assert "netsh.exe: page heap full (changed); takes effect when netsh.exe next starts" in summary(proc, "win")

@@ -216,7 +216,7 @@ def test_without_restart_the_running_service_keeps_its_old_flags(lab):
     lab.host("win")
     lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
     proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe")
-    assert "restart to take effect: pid" in proc.stdout and "(service NetshSvc)" in proc.stdout
+    assert "written but not in effect until a restart of pid" in proc.stdout and "(service NetshSvc)" in proc.stdout
     assert json.loads(lab.labctl("crash", "win", "netsh.exe"))["page_heap"] is False
 
 
