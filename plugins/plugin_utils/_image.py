@@ -28,15 +28,15 @@ def image_problem(name):
         return "%r has the character %r, which Windows forbids in file names" % (name, bad.group())
     if name != name.strip() or name.endswith("."):
         return "%r starts or ends with a space or ends with a dot, which Windows strips" % name
+    if _RESERVED.match(name):
+        return "%r is a reserved device name" % name
+    if len(name) > 255:
+        return "the image name is longer than 255 characters"
     if "." not in name.strip("."):
         # WER LocalDumps and IFEO both match the image's exact file name, extension included
         # (windows-facts.md): "netsh" never matches netsh.exe.
         return ("%r has no extension: WER and IFEO match the image's exact file name, such as %s.exe"
                 % (name, name))
-    if _RESERVED.match(name):
-        return "%r is a reserved device name" % name
-    if len(name) > 255:
-        return "the image name is longer than 255 characters"
     return None
 
 
