@@ -124,7 +124,7 @@ class _Args:
 
 
 def _reg_read(host, a):
-    return host.registry.read(a.get("key", str), a.view())
+    return host.registry.read(a.get("key", str), a.view(), a.get("last_write", bool, False))
 
 
 def _reg_set(host, a):

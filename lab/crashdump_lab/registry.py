@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from . import errors, regdata, wow64
+from . import clock, errors, regdata, wow64
 
 WOW_NODE = wow64.NODE
 HIVES = {"HKLM": "HKLM", "HKEY_LOCAL_MACHINE": "HKLM", "HKU": "HKU", "HKEY_USERS": "HKU",
@@ -87,9 +87,18 @@ def check_value(value_type, data):
     raise errors.invalid_argument("Unknown registry value type %r." % (value_type,))
 
 
+# RegQueryInfoKey's lpftLastWriteTime: "the last time this key or any of its values changed"
+# (KEY_BASIC_INFORMATION.LastWriteTime, Microsoft Learn, wdm.h). A key the lab did not write
+# (a seeded or default one) was last written before the lab's clock started. The times are kept beside the
+# registry (state["key_write_times"]), so comparing registry contents ignores them, as restoring data can.
+UNRECORDED_WRITE = "2000-01-01T00:00:00.000Z"
+
+
 class Registry:
     def __init__(self, state):
+        self._state = state
         self._keys = state["registry"]
+        self._times = state.setdefault("key_write_times", {})
         self._is_64bit = state["os"]["arch"] != "x86"
         self._hkcu = "HKU\\" + next(a["sid"] for a in state["accounts"].values() if a.get("admin"))
         self._index = {fold(k): k for k in self._keys}
@@ -156,13 +165,21 @@ class Registry:
             return value
         return {"type": value["type"], "data": regdata.dotnet(value["type"], bytes.fromhex(value["data"]))}
 
-    def read(self, key, view):
+    def read(self, key, view, last_write=False):
         entry = self.entry(key, view)
         if entry is None:
-            return {"exists": False, "values": [], "subkeys": []}
-        return {"exists": True,
-                "values": [{"name": n, **v} for n, v in entry["values"].items()],
-                "subkeys": self.subkeys(key, view)}
+            result = {"exists": False, "values": [], "subkeys": []}
+        else:
+            result = {"exists": True,
+                      "values": [{"name": n, **v} for n, v in entry["values"].items()],
+                      "subkeys": self.subkeys(key, view)}
+        if last_write:
+            real = self._real(self.physical(key, view))
+            result["last_write"] = self._times.get(fold(real), UNRECORDED_WRITE) if entry is not None else None
+        return result
+
+    def _written(self, real):
+        self._times[fold(real)] = clock.iso(clock.tick(self._state))
 
     # -- writing ----------------------------------------------------------
 
@@ -172,6 +189,7 @@ class Registry:
                 parent = self._real(parts[:i - 1]) if i > 1 else None
                 real = (parent + "\\" if parent else "") + parts[i - 1]
                 self._keys[real] = {"values": {}}
+                self._written(real)
                 self._index[fold(real)] = real
 
     def create(self, key, view):
@@ -195,6 +213,7 @@ class Registry:
         value = stored(value_type, data, raw)
         found = _find(entry["values"], name)
         entry["values"][name if found is None else found] = value
+        self._written(self._real(self.physical(key, view)))
 
     def delete_value(self, key, view, name):
         entry = self.entry(key, view)
@@ -202,6 +221,7 @@ class Registry:
         if found is None:
             return False
         del entry["values"][found]
+        self._written(self._real(self.physical(key, view)))
         return True
 
     def delete_key(self, key, view):
@@ -215,6 +235,7 @@ class Registry:
             return False, "not_empty"
         del self._keys[real]
         del self._index[fold(real)]
+        self._times.pop(fold(real), None)
         return True, None
 
 

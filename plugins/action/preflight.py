@@ -21,6 +21,9 @@ class ActionModule(WindowsAgentAction):
         dump_count=dict(type="int"),
         dump_type=dict(type="str", choices=["custom", "mini", "full", "0", "1", "2"]),
         full_dump_estimate_mb=dict(type="int", default=1024),
+        limit_to_image=dict(type="bool", default=False),
+        restart_service=dict(type="str"),
+        page_heap=dict(type="str", choices=["full", "standard", "off"]),
     )
 
     def validate(self, args):
@@ -35,6 +38,8 @@ class ActionModule(WindowsAgentAction):
             raise ModuleFailure("full_dump_estimate_mb must be at least 1")
         if args["account"] is not None and not args["account"].strip():
             raise ModuleFailure("account must not be empty")
+        if args["restart_service"] is not None and not args["restart_service"].strip():
+            raise ModuleFailure("restart_service must not be empty")
 
     def run_module(self, args):
         planned = {}
@@ -44,7 +49,8 @@ class ActionModule(WindowsAgentAction):
             planned["DumpCount"] = args["dump_count"]
         if args["dump_type"] is not None:
             planned["DumpType"] = _preflight.dump_type_value(args["dump_type"])
-        named, reads = _preflight.batch(args["exe"], args["paths"], args["account"], planned.get("DumpFolder"))
+        named, reads = _preflight.batch(args["exe"], args["paths"], args["account"], planned.get("DumpFolder"),
+                                        args["restart_service"])
         ops = list(named.values()) + reads
         try:
             datas = self.read_batch(ops)
@@ -56,6 +62,8 @@ class ActionModule(WindowsAgentAction):
         facts = dict(zip(named, datas))
         snap = Snapshot()
         snap.add_results(reads, datas[len(named):])
+        facts["ifeo_last_write"] = _preflight.last_write(reads, datas[len(named):])
         result = _preflight.evaluate(facts, snap, args["exe"], planned, account=args["account"],
-                                     full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB)
+                                     full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB,
+                                     guard=args["limit_to_image"], page_heap=args["page_heap"])
         return dict(result, changed=False)

@@ -51,6 +51,7 @@ options:
     type: int
     default: 2000
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes.INFO
 notes:
   - The host is asked for events 1000, 1001, 1002 and 1026 of the Application log, and the providers are checked

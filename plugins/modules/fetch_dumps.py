@@ -129,6 +129,8 @@ attributes:
   action:
     support: full
     description: Runs as an action plugin on the controller; only the collection's PowerShell agent runs on the host.
+extends_documentation_fragment:
+  - crashdump.windows.validate_only
 notes:
   - C(become) is refused with an error, since the agent runs as the account the connection logs on with.
   - "Round trips: one read batch (search, hashes, Event 1000 records); when any dump is compressed, one batch

@@ -90,6 +90,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes
 notes:
   - Warns loudly when the image key has a C(Debugger) value. Windows then starts that program instead of the image,

@@ -131,6 +131,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes
 notes:
   - Warns when AeDebug C(Auto=1) with a C(Debugger) is set (a postmortem debugger prevents LocalDumps), when WER

@@ -72,7 +72,27 @@ options:
       - A mini dump is assumed to take 8 MiB.
     type: int
     default: 1024
+  limit_to_image:
+    description:
+      - Check as if the writer sets a global C(DumpCount=0) when it creates LocalDumps, as
+        M(crashdump.windows.local_dumps) does with O(crashdump.windows.local_dumps#module:limit_to_image=true);
+        this decides what other processes get (RV(verdict.other_processes)).
+    type: bool
+    default: false
+  page_heap:
+    description:
+      - Check as if this page heap mode were written for the image (what M(crashdump.windows.gflags) is about to
+        write); RV(verdict.page_heap) then lists the running instances that will not have it until they restart.
+      - Omitted, the image's flags on the host are checked.
+    type: str
+    choices: [full, standard, "off"]
+  restart_service:
+    description:
+      - A service about to be restarted so that page heap takes effect. A finding says when it does not exist
+        (V(restart_service_missing)), is disabled (V(restart_service_disabled)), or does not run the image.
+    type: str
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes.INFO
 notes:
   - The module runs as an action plugin and sends one batch of reads to the host over the task's connection
@@ -166,6 +186,23 @@ effective:
   sample: {"dump_folder": "C:\\WER", "dump_count": 10, "dump_type": "full", "custom_dump_flags": 289,
            "sources": {"DumpFolder": "image", "DumpCount": "image", "DumpType": "image",
                        "CustomDumpFlags": "default"}}
+verdict:
+  description:
+    - The answer, on the host's state with the planned values written.
+    - C(dump) says whether a crash of the image leaves a dump (no blocker, and a usable folder); C(blockers) the
+      reasons when not; C(dump_type), C(dump_count) and C(files) (file patterns per account) where and what.
+    - C(image_found) is false when the image is in no file, service or running process the preflight looked at.
+    - C(other_processes) is what a crash of a process without a LocalDumps key of its own leaves (C(dump_folder),
+      C(dump_count), C(dump_type), C(source) V(global) or V(default)), or null when no dump.
+    - C(page_heap) has the page heap C(mode) and the running instances (C(pid), C(start_time), C(services)) that
+      started before the image's IFEO key was last written, or before the planned write, and so do not have it
+      (C(pending)).
+  returned: always
+  type: dict
+  sample: {"dump": true, "blockers": [], "dump_type": "full", "dump_count": 10,
+           "files": ["C:\\WER\\netsh.exe.<pid>.dmp"], "image_found": true, "other_processes": null,
+           "page_heap": {"mode": "full", "pending": [{"pid": 4416, "start_time": "2026-12-04T16:54:29.973Z",
+                                                      "services": ["NetshSvc"]}]}}
 os:
   description: The host's operating system, PowerShell, and installed updates.
   returned: when the agent could run

@@ -30,6 +30,7 @@ options:
     type: str
     required: true
 extends_documentation_fragment:
+  - crashdump.windows.validate_only
   - crashdump.windows.attributes
 attributes:
   diff_mode:

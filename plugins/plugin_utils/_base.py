@@ -6,6 +6,8 @@ The rules every module follows live here, once:
 
 * the argument spec, and the module's own ``validate`` hook, run before
   anything is sent to the host: bad input fails with nothing sent;
+* ``validate_only: true`` stops there, so a role can check the arguments of
+  every task it will run, on every host, before the first change;
 * one invocation makes one read batch and at most one apply batch;
 * check mode never sends an apply batch;
 * ``become`` is refused: the agent runs as the connecting account, and
@@ -54,7 +56,7 @@ class WindowsAgentAction(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = self.validate_argument_spec(
-            self.argument_spec,
+            dict(self.argument_spec, validate_only=dict(type="bool", default=False)),
             mutually_exclusive=self.mutually_exclusive,
             required_if=self.required_if,
             required_by=self.required_by,
@@ -64,12 +66,16 @@ class WindowsAgentAction(ActionBase):
         self.diff_mode = bool(self._task.diff)
         self.warnings = []
         self._batches = []
+        validate_only = args.pop("validate_only")
         try:
             if self._play_context.become:
                 raise ModuleFailure(BECOME_REFUSED % (self._play_context.become_method or "become",
                                                       self._play_context.become_user or "the default user"))
             self.validate(args)
-            result.update(self.run_module(args))
+            if validate_only:
+                result.update(changed=False, msg="the arguments are valid; nothing was sent to the host")
+            else:
+                result.update(self.run_module(args))
         except ModuleFailure as e:
             result.update(e.fields)
             result.update(failed=True, msg=e.msg)

@@ -32,6 +32,11 @@ def image_problem(name):
         return "%r is a reserved device name" % name
     if len(name) > 255:
         return "the image name is longer than 255 characters"
+    if "." not in name.strip("."):
+        # WER LocalDumps and IFEO both match the image's exact file name, extension included
+        # (windows-facts.md): "netsh" never matches netsh.exe.
+        return ("%r has no extension: WER and IFEO match the image's exact file name, such as %s.exe"
+                % (name, name))
     return None
 
 

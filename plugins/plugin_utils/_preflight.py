@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from . import _gflags, _wer
+from . import _gflags, _preflight_verdict, _wer
 from ._accounts import host_name, well_known_sid
 from ._image import is_sensitive
 from ._preflight_acl import LOCAL_SERVICE, NETWORK_SERVICE, SYSTEM, folder_access
@@ -51,7 +51,7 @@ def dump_type_value(text):
     return int(text) if text.isdigit() else _wer.DUMP_TYPES[text]
 
 
-def batch(exe, paths, account, planned_folder):
+def batch(exe, paths, account, planned_folder, restart_service=None):
     """The one read batch: ({name: op} for the named facts, [reg_read ops])."""
     image_key = _wer.image_key(exe)
     if planned_folder is not None:
@@ -76,12 +76,22 @@ def batch(exe, paths, account, planned_folder):
         "defender": {"op": "defender_state"},
         "av": {"op": "av_products"},
     }
+    if restart_service is not None:
+        named["restart_service"] = {"op": "service_state", "name": restart_service}
     keys = [(_wer.WER_KEY, 64), (_wer.WER_POLICY_KEY, 64), (POLICY_LOCAL_DUMPS, 64),
             (_wer.LOCAL_DUMPS, 64), (_wer.LOCAL_DUMPS, 32), (image_key, 64), (image_key, 32),
             (_wer.AEDEBUG_KEY, 64), (_wer.AEDEBUG_KEY, 32), (_gflags.image_key(exe), 64)]
     for hive in USER_HIVES:
         keys += [(hive + "\\" + USER_LOCAL_DUMPS, 64), (hive + "\\" + USER_LOCAL_DUMPS + "\\" + exe, 64)]
-    return named, [read_op(key, view) for key, view in keys]
+    reads = [read_op(key, view) for key, view in keys]
+    # The IFEO key's last write time tells whether running instances have its flags (see last_write).
+    reads[keys.index((_gflags.image_key(exe), 64))]["last_write"] = True
+    return named, reads
+
+
+def last_write(reads, datas):
+    """The IFEO key's last write time from the read batch's results."""
+    return next((d.get("last_write") for op, d in zip(reads, datas) if op.get("last_write")), None)
 
 
 def language_mode_refusal(message):
@@ -102,6 +112,8 @@ def refused(mode, message):
         "account), or configure LocalDumps by hand with reg add as the Microsoft crash troubleshooting guidance "
         "shows.")
     return {"findings": [finding], "counts": _counts([finding]), "dump_locations": [], "effective": None,
+            "verdict": {"dump": False, "blockers": [finding["message"]], "dump_type": None, "dump_count": None,
+                        "files": [], "image_found": None, "other_processes": None},
             "os": None, "image": None}
 
 
@@ -118,14 +130,17 @@ def _counts(findings):
     return {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
 
 
-def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB):
+def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB, guard=False, page_heap=None):
     """Findings and what they are based on.
 
     ``facts``: the data of ``batch``'s named operations by name; ``snap``: a
     Snapshot of its registry reads; ``planned``: LocalDumps values
     ({DumpFolder, DumpCount, DumpType}) to check as if the image's key held
     them; ``account``: the account to check besides those that run the image;
-    ``full_dump_bytes``: the size assumed for a full dump of an image not running.
+    ``full_dump_bytes``: the size assumed for a full dump of an image not running;
+    ``guard``: the writer sets a global DumpCount=0 when it creates LocalDumps;
+    ``page_heap``: the page heap mode about to be written, or None.
+    The verdict is on the state once ``planned`` (and the guard) are written.
     """
     found = _Findings()
     os_facts = facts["os"]
@@ -134,19 +149,29 @@ def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB
     instances = _image(found, exe, facts["files"], facts["processes"], facts["memory"])
     _wer_switches(found, snap, facts["wersvc"])
     _debuggers(found, snap, exe, views)
-    eff = _wer.effective(snap.state(_wer.LOCAL_DUMPS, 64), snap.state(_wer.image_key(exe), 64))
+    global_state = snap.state(_wer.LOCAL_DUMPS, 64)
+    eff = _wer.effective(global_state, snap.state(_wer.image_key(exe), 64))
+    if guard and planned and not global_state.exists:
+        eff["DumpCount"] = {"value": 0, "source": "global"}
     for name, value in planned.items():
         eff[name] = {"value": value, "source": "planned"}
     _local_dumps(found, snap, exe, eff, planned, views)
     locations = _locations(found, facts, eff, exe, instances, account, full_dump_bytes)
     _antivirus(found, facts["defender"], facts["av"], [loc["folder"] for loc in locations if loc["folder"]],
                os_facts.get("env") or {})
+    if "restart_service" in facts:
+        _preflight_verdict.restart_service_findings(found.add, facts["restart_service"], exe, instances)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings = sorted(found, key=lambda f: order[f["severity"]])
+    others = _preflight_verdict.other_processes(global_state, planned, guard)
+    present = _preflight_verdict.image_found(facts["files"], instances)
     return {
         "findings": findings,
         "counts": _counts(findings),
         "dump_locations": locations,
+        "verdict": _preflight_verdict.verdict(findings, eff, locations, present, others, _preflight_verdict.page_heap(
+            snap.state(_gflags.image_key(exe), 64), facts.get("ifeo_last_write"), instances,
+            page_heap)),
         "effective": {"dump_folder": eff["DumpFolder"]["value"], "dump_count": eff["DumpCount"]["value"],
                       "dump_type": _wer.DUMP_TYPE_NAMES.get(eff["DumpType"]["value"], eff["DumpType"]["value"]),
                       "custom_dump_flags": eff["CustomDumpFlags"]["value"],

@@ -510,14 +510,47 @@ function ConvertTo-RegistryData {
     }
 }
 
+# .NET's RegistryKey has no last write time; RegQueryInfoKey gives it (the last time the key or any of its
+# values changed). Compiled only for a batch that asks for it.
+$RegInfoSource = @'
+using System;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+namespace CrashdumpWindows {
+    public static class RegInfo {
+        [DllImport("advapi32.dll", CharSet = CharSet.Unicode)]
+        private static extern int RegQueryInfoKey(SafeRegistryHandle hKey, IntPtr lpClass, IntPtr lpcchClass,
+            IntPtr lpReserved, IntPtr lpcSubKeys, IntPtr lpcbMaxSubKeyLen, IntPtr lpcbMaxClassLen, IntPtr lpcValues,
+            IntPtr lpcbMaxValueNameLen, IntPtr lpcbMaxValueLen, IntPtr lpcbSecurityDescriptor,
+            out long lpftLastWriteTime);
+        public static DateTime LastWriteTimeUtc(SafeRegistryHandle key) {
+            long filetime;
+            int rc = RegQueryInfoKey(key, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero,
+                IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out filetime);
+            if (rc != 0) { throw new Win32Exception(rc); }
+            return DateTime.FromFileTimeUtc(filetime);
+        }
+    }
+}
+'@
+
+function Get-RegistryKeyWriteTime {
+    param($Key)
+    if (-not ('CrashdumpWindows.RegInfo' -as [type])) { Add-Type -TypeDefinition $RegInfoSource }
+    return Format-IsoTime ([CrashdumpWindows.RegInfo]::LastWriteTimeUtc($Key.Handle))
+}
+
 function Invoke-RegRead {
     param($Op, $Data)
     $target = Resolve-RegistryKey $Op
+    $withWriteTime = Get-OptionalBool $Op 'last_write' $false
     $values = New-Object System.Collections.Generic.List[object]
     $subkeys = New-Object System.Collections.Generic.List[object]
     $Data['exists'] = $false
     $Data['values'] = $values
     $Data['subkeys'] = $subkeys
+    if ($withWriteTime) { $Data['last_write'] = $null }
     $base = Open-RegistryBase $target
     $key = $null
     try {
@@ -526,6 +559,7 @@ function Invoke-RegRead {
         $Data['exists'] = $true
         foreach ($name in $key.GetValueNames()) { $values.Add((Read-RegistryValue $key $name)) }
         foreach ($name in $key.GetSubKeyNames()) { $subkeys.Add($name) }
+        if ($withWriteTime) { $Data['last_write'] = Get-RegistryKeyWriteTime $key }
     }
     finally {
         Close-RegistryKeys $key $base

@@ -217,3 +217,21 @@ def test_raw_data_must_be_whole_bytes_of_a_known_type(reg64, value_type, data):
 def test_what_registrykey_getvalue_makes_of_odd_data(reg64, value_type, raw, converted):
     reg64.set_value(WER, 64, "odd", value_type, raw, raw=True)
     assert reg64.get_value(WER, 64, "odd") == {"type": value_type, "data": converted}
+
+
+def test_last_write_time_changes_with_the_key_or_its_values_only(reg64):
+    """KEY_BASIC_INFORMATION.LastWriteTime: the last time this key or any of its values changed."""
+    key = IFEO + "\\app.exe"
+    assert reg64.read(key, 64, last_write=True)["last_write"] is None
+    assert reg64.read(IFEO, 64, last_write=True)["last_write"] == registry.UNRECORDED_WRITE
+    assert "last_write" not in reg64.read(IFEO, 64)
+    reg64.create(key, 64)
+    created = reg64.read(key, 64, last_write=True)["last_write"]
+    reg64.set_value(key, 64, "GlobalFlag", "REG_SZ", "0x02000000")
+    written = reg64.read(key, 64, last_write=True)["last_write"]
+    assert written > created
+    assert reg64.read(key, 32, last_write=True)["last_write"] == written
+    reg64.delete_value(key, 64, "Absent")
+    assert reg64.read(key, 64, last_write=True)["last_write"] == written
+    reg64.delete_value(key, 64, "GlobalFlag")
+    assert reg64.read(key, 64, last_write=True)["last_write"] > written

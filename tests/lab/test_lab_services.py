@@ -80,6 +80,13 @@ def test_a_restarted_service_gets_a_new_process_and_pid(lab):
     assert proc["path"] == "C:\\Program Files\\App\\appsvc.exe" and proc["services"] == ["AppSvc"]
 
 
+def test_the_process_with_the_highest_pid_restarts_with_another_pid(lab):
+    # The lab gives a pid out once: the process that had the highest pid must not get it back.
+    first = services.start(lab, "AppReport")
+    services.stop(lab, "AppReport")
+    assert services.start(lab, "AppReport")["pid"] != first["pid"]
+
+
 def test_starting_a_service_starts_what_it_depends_on(lab):
     services.stop(lab, "AppSvc")
     services.start(lab, "AppUi")

@@ -168,7 +168,7 @@ def test_playbook_by_fqcn(lab):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ({}, "missing required arguments: exe"),
+    ({}, "Name the image to collect dumps of: -e exe=NAME.exe"),
     ({"exe": "netsh.exe", "dump_type": "huge"}, "dump_type must be one of"),
     ({"exe": "netsh.exe", "dump_count": "many"}, "dump_count"),
     ({"exe": "C:\\Windows\\netsh.exe"}, "is a path"),
@@ -216,11 +216,11 @@ def test_without_restart_the_running_service_keeps_its_old_flags(lab):
     lab.host("win")
     lab.labctl("start", "win", "netsh.exe", "--service", "NetshSvc")
     proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe")
-    assert "restart to take effect: pid" in proc.stdout and "(service NetshSvc)" in proc.stdout
+    assert "written but not in effect until a restart of pid" in proc.stdout and "(service NetshSvc)" in proc.stdout
     assert json.loads(lab.labctl("crash", "win", "netsh.exe"))["page_heap"] is False
 
 
 def test_restarting_an_unknown_service_fails_clearly(lab):
     lab.host("win")
     proc = lab.playbook(ENABLE, check=False, extra_vars={"exe": "netsh.exe", "restart_service": "NoSuchSvc"})
-    assert proc.returncode != 0 and "there is no service named 'NoSuchSvc' on the host" in proc.stdout
+    assert proc.returncode != 0 and "There is no service named 'NoSuchSvc' on the host" in proc.stdout

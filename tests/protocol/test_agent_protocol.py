@@ -15,6 +15,7 @@ service you know is harmless to restart there; the lab restarts WerSvc.
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def reg(op, key=KEY, view=64, **kw):
 BATCHES = {
     "create": [reg("reg_create_key", key=KEY + "\\a\\" + HOSTILE)],
     "write": [reg("reg_set", name=n, type=t, data=d) for n, t, d in VALUES]
-    + [reg("reg_read"), reg("reg_read", key=KEY + "\\a")],
+    + [reg("reg_read"), reg("reg_read", key=KEY + "\\a"), reg("reg_read", last_write=True),
+       reg("reg_read", key=KEY + "\\absent", last_write=True)],
     "views": [reg("reg_create_key", view=32), reg("reg_set", view=32, name="v", type="REG_DWORD", data=32),
               reg("reg_read", key=KEY.replace("SOFTWARE", "SOFTWARE\\Wow6432Node"), view=64),
               {"op": "os_facts"}],
@@ -145,8 +147,11 @@ def test_every_operation(replies):
     read = data(write[len(VALUES)])
     got = {v["name"]: (v["type"], v["data"]) for v in read["values"]}
     assert got == {n: (t, d) for n, t, d in VALUES}
-    assert read["subkeys"] == ["a"]
-    assert data(write[-1])["subkeys"] == [HOSTILE]
+    assert read["subkeys"] == ["a"] and "last_write" not in read
+    assert data(write[len(VALUES) + 1])["subkeys"] == [HOSTILE]
+    # RegQueryInfoKey's last write time of the key just written, as UTC ISO 8601 with milliseconds.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data(write[-2])["last_write"])
+    assert data(write[-1]) == {"exists": False, "values": [], "subkeys": [], "last_write": None}
 
     views = replies["views"]
     if data(views[3])["is_64bit"]:
