@@ -5,13 +5,17 @@ its own ``env -i`` bash (PATH without the venv, a private HOME and lab state
 folder), in a copy of this checkout, in README order: ``tools/demo.sh`` first,
 as a new user starts. A block right after the line ``README_SKIP`` below
 needs a real Windows host and is left out; ``tools/test.sh`` is the suite
-that runs this test, so it is left out too.
+that runs this test, so it is left out too. A command the README runs "in a
+terminal of its own" (a server in the foreground) is started beside the
+others once it says it is ready, and stopped at the end.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
@@ -20,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 README_SKIP = "<!-- README test: needs a real Windows host -->"
 THE_SUITE = "tools/test.sh"
+OWN_TERMINAL = "# in a terminal of its own"
 
 
 def shell_blocks(text: str) -> list[tuple[bool, list[str]]]:
@@ -55,11 +60,24 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
+def _env(home: Path, state: Path) -> list[str]:
+    return ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={home}", f"CRASHDUMP_LAB_STATE_DIR={state}",
+            "LANG=C.UTF-8"]
+
+
 def fresh_shell(command: str, cwd: Path, home: Path, state: Path) -> subprocess.CompletedProcess:
-    env = ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME={home}", f"CRASHDUMP_LAB_STATE_DIR={state}",
-           "LANG=C.UTF-8"]
-    return subprocess.run([*env, "bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          check=False)
+    return subprocess.run([*_env(home, state), "bash", "-c", command], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def own_terminal(command: str, cwd: Path, home: Path, state: Path) -> subprocess.Popen:
+    """A foreground server, started in a session of its own, once it has printed its ready line per host."""
+    proc = subprocess.Popen([*_env(home, state), "bash", "-c", "exec " + command], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    hosts = (cwd / "lab" / "inventory.yml").read_text(encoding="utf-8").count("lab-win")
+    ready = [json.loads(proc.stdout.readline() or "null") for _ in range(hosts)]
+    assert all(isinstance(r, dict) and "host" in r for r in ready), f"{command} did not get ready: {ready}"
+    return proc
 
 
 def test_block_reader():
@@ -79,7 +97,17 @@ def test_every_readme_command_works_in_a_new_shell(tmp_path):
     checkout = checkout_copy(tmp_path / "checkout")
     home, state = tmp_path / "home", tmp_path / "state"
     home.mkdir()
-    for command in commands:
-        proc = fresh_shell(command, checkout, home, state)
-        assert proc.returncode == 0, f"README command failed (rc={proc.returncode}): {command}\n" + (
-            proc.stdout[-3000:] + proc.stderr[-3000:])
+    servers = []
+    try:
+        for command in commands:
+            if command.endswith(OWN_TERMINAL) or OWN_TERMINAL + ":" in command:
+                servers.append(own_terminal(command.split("#")[0].strip(), checkout, home, state))
+                continue
+            proc = fresh_shell(command, checkout, home, state)
+            assert proc.returncode == 0, f"README command failed (rc={proc.returncode}): {command}\n" + (
+                proc.stdout[-3000:] + proc.stderr[-3000:])
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    assert servers, "the README shows no server in a terminal of its own any more: drop OWN_TERMINAL"
