@@ -17,9 +17,13 @@ def default_path(image):
 
 
 def new_pid(state):
-    """The next free pid (Windows pids are multiples of 4)."""
+    """The next pid (Windows pids are multiples of 4). Never one the host gave
+    out before, so a restarted process is told apart by its pid: Windows
+    reuses pids only after many others (the lab never does)."""
     used = [p["pid"] for p in state["processes"]] + [s["pid"] or 0 for s in state["services"].values()]
-    return max([4096] + used) // 4 * 4 + 4
+    pid = max([4096, state.get("last_pid", 0)] + used) // 4 * 4 + 4
+    state["last_pid"] = pid
+    return pid
 
 
 def find(state, image=None, pid=None):

@@ -76,10 +76,11 @@ def test_folder_probe_per_account_with_levels_and_volume(state_dir):
     (probe,) = data(state_dir, {"op": "folder_probe", "value": [
         {"key": LD + "\\netsh.exe", "view": 64, "name": "DumpFolder"},
         {"key": LD, "view": 64, "name": "DumpFolder"}], "default": "C:\\unused",
-        "accounts": ["LocalSystem", "nobody"], "process_names": ["explorer.exe"]})
+        "accounts": ["S-1-5-18", "nobody"], "process_names": ["explorer.exe"]})
     assert (probe["folder"], probe["type"], probe["source"]) == ("%LOCALAPPDATA%\\CrashDumps", "REG_EXPAND_SZ", 1)
     system, nobody, alice = probe["accounts"]
-    assert (system["name"], system["account"], system["sid"]) == ("LocalSystem", "NT AUTHORITY\\SYSTEM", "S-1-5-18")
+    # Built-in accounts go by SID (their names are localised; "LocalSystem" is no account name at all).
+    assert (system["name"], system["account"], system["sid"]) == ("S-1-5-18", "NT AUTHORITY\\SYSTEM", "S-1-5-18")
     assert system["folder"] == "C:\\Windows\\System32\\config\\systemprofile\\AppData\\Local\\CrashDumps"
     assert [(lv["path"], lv["exists"]) for lv in system["levels"]] == [
         (system["folder"], False), ("C:\\Windows\\System32\\config\\systemprofile\\AppData\\Local", True)]
