@@ -17,22 +17,27 @@ form Windows writes is accepted (windows-facts.md, "Event log"):
   reports (APPCRASH, BEX, BEX64, MoAppCrash) and hang reports are kept;
 * 1002 "Application Hang", joined to its hang report the same way;
 * 1026 ".NET Runtime", one localised text blob, joined to the 1000 with code
-  0xE0434352 of the same application logged within a minute of it.
+  0xE0434352 (or 0xC000041D) of the same application logged within a minute
+  of it. A .NET crash's family is its .NET exception type and top frame (from
+  the 1026, else the type from a CLR20r3 report's P9): the native fault is
+  the same RaiseException in KernelBase for every .NET bug.
 
-A crash known only from its 1001 (its 1000 fell out of the time window or
-the log) is kept, built from the report's P1..P10.
+A crash or hang known only from its 1001 (its 1000 or 1002 fell out of the
+time window or the log) is kept, built from the report's P1..P10. An event
+that cannot be read is kept in ``unparsed`` with the reason, and never fails
+the others.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 import re
 
 from ._ntstatus import exception_name, fast_fail_name, parse_hex
 from ._signature import (
     crash_signature,
+    dotnet_family_key,
     family_key,
     hang_family_key,
     hang_signature,
@@ -53,9 +58,15 @@ PROVIDERS = {
 # As Windows spells them: compared first, before the case-insensitive test.
 _PROVIDER_NAMES = {APPLICATION_ERROR: "Application Error", WER_REPORT: "Windows Error Reporting",
                    APPLICATION_HANG: "Application Hang", DOTNET_RUNTIME: ".NET Runtime"}
-CRASH_REPORTS = frozenset(["appcrash", "bex", "bex64", "moappcrash"])
+# CLR20r3: the report of an unhandled .NET Framework exception (P9 its type).
+CLR_REPORT = "clr20r3"
+CRASH_REPORTS = frozenset(["appcrash", "bex", "bex64", "moappcrash", CLR_REPORT])
 HANG_REPORTS = frozenset(["apphangb1", "apphangxprocb1", "moapphang", "moapphangxprocb1"])
 DOTNET_EXCEPTION = "0xe0434352"
+# STATUS_FATAL_USER_CALLBACK_EXCEPTION: a .NET exception unhandled in a window
+# procedure or other callback ends as this, with the same 1026.
+DOTNET_CODES = frozenset([DOTNET_EXCEPTION, "0xc000041d"])
+DWORD = 0xFFFFFFFF
 STACK_BUFFER_OVERRUN = "0xc0000409"
 DOTNET_WINDOW = dt.timedelta(seconds=60)
 
@@ -70,8 +81,9 @@ _FILETIME_DAY = 864_000_000_000  # 100 ns intervals
 _FILETIME_LAST_DAY = (dt.date.max - _FILETIME_EPOCH).days
 _DOTNET_TYPE = re.compile(r"\b((?:[A-Za-z_][\w`]*\.)+[A-Za-z_]\w*(?:Exception|Error))\b")
 _VERSION = re.compile(r"v?\d+(?:\.\d+){1,3}")
+# A stack line of the 1026 text: an indented localised "at" then Namespace.Type.Method(.
+_FRAME = re.compile(r"^[ \t]+\S+[ \t]+((?:[\w`<>$|]+\.)+[\w`<>$|]+)\(", re.MULTILINE)
 _ATTACHED, _REPORT_ID = 15, 19
-_RECORD_ID = operator.itemgetter("record_id")
 
 
 # -- values ------------------------------------------------------------------
@@ -244,10 +256,18 @@ def _location(app_name, app_version, app_timestamp, module, module_version, modu
     }
 
 
+def _pid(text):
+    """A process id (a DWORD) from hex text; longer text is a malformed record, not a number to print."""
+    pid = number(text)
+    if pid is not None and pid > DWORD:
+        raise ValueError("process id is not a 32-bit number (%d hex digits)" % len(text))
+    return pid
+
+
 def _crash(event, v, sources):
     """A crash record from Event 1000 values ``v`` (padded to 15)."""
     location = _location(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[10], v[11], v[13], v[14])
-    pid = number(v[8])
+    pid = _pid(v[8])
     return {
         **location,
         "time": event["time"],
@@ -277,6 +297,8 @@ def _wer(v, records):
         "hashed_bucket": v[21] or None,
         "attached_files": _attached_files(v[_ATTACHED]),
         "store_path": long_path(v[16]) or None,
+        # CLR20r3: P9 is the .NET exception type.
+        "exception_type": (v[13] or None) if v[2].lower() == CLR_REPORT else None,
         "records": records,
     }
 
@@ -328,6 +350,9 @@ def _crash_from_report(event, v, records):
     # BEX/BEX64: P7 the offset, P8 the code, P9 the subcode.
     bex = name in ("bex", "bex64")
     offset, code = (p[6], p[7]) if bex else (p[7], p[6])
+    if name == CLR_REPORT:
+        # P4 the assembly, P7 and P8 a method token and IL offset, not a native fault.
+        offset, code = "", DOTNET_EXCEPTION
     crash = _crash(event, p[:6] + [code, offset, "", "", "", "", v[_REPORT_ID], package or "", praid or ""],
                    [WER_REPORT])
     if package:
@@ -341,7 +366,18 @@ def _crash_from_report(event, v, records):
 
 def parse_application_hang(event):
     """Event 1002 -> a hang record (7 values on Windows 7, 10 later)."""
-    v = values(event["properties"] or [], 10)
+    return _hang(event, values(event["properties"] or [], 10), [APPLICATION_HANG])
+
+
+def _hang_from_report(event, v, records):
+    """A hang known only from its report (its 1002 is outside the window): P1 the app, P2 its version, P5 hang type."""
+    p = v[5:15]
+    hang = _hang(event, [p[0], p[1], "", "", "", "", v[_REPORT_ID], "", "", p[4]], [WER_REPORT])
+    hang["wer"] = _wer(v, records)
+    return hang
+
+
+def _hang(event, v, sources):
     app_name, app_path = v[0], v[5]
     return {
         "kind": "hang",
@@ -352,7 +388,7 @@ def parse_application_hang(event):
         "image": image_of(app_name, app_path),
         "service": split_app_name(app_name)[1] if app_name else None,
         "app_version": v[1] or None,
-        "pid": number(v[2]),
+        "pid": _pid(v[2]),
         "process_start": filetime_iso(v[3]),
         "termination_time": _decimal(v[4]),
         "app_path": app_path or None,
@@ -360,7 +396,7 @@ def parse_application_hang(event):
         "package_full_name": v[7] or None,
         "package_relative_app_id": v[8] or None,
         "hang_type": v[9] or None,
-        "sources": [APPLICATION_HANG],
+        "sources": sources,
         "module": None, "module_version": None, "module_unloaded": False,
         "exception_code": None, "exception_name": None, "offset": None,
         "victim": False, "stack_hash": False, "dump_file": None, "local_dump": None,
@@ -381,12 +417,14 @@ def parse_dotnet(event):
     text = "\n".join(v for v in values(event["properties"] or [], 0) if v).replace("\r\n", "\n")
     found = [line.split(":", 1)[1].strip() for line in text.split("\n") if ":" in line]
     exc = _DOTNET_TYPE.search(text)
+    frame = _FRAME.search(text, exc.end()) if exc else None
     return {
         "time": event["time"],
         "record_id": event["record_id"],
         "application": found[0] if found else None,
         "runtime_version": next((v for v in found if _VERSION.fullmatch(v)), None),
         "exception_type": exc.group(1) if exc else None,
+        "top_frame": frame.group(1) if frame else None,
         "text": text,
     }
 
@@ -427,7 +465,7 @@ def _attach_dotnet(crashes, dotnet_events):
     """Give each .NET crash (0xE0434352) the nearest unused 1026 of its application within a minute."""
     unused = list(dotnet_events)
     for crash in crashes:
-        if crash["exception_code"] != DOTNET_EXCEPTION or not unused or not crash["time"]:
+        if crash["exception_code"] not in DOTNET_CODES or not unused or not crash["time"]:
             continue
         names = {(crash["app_name"] or "").lower(), (crash["image"] or "").lower()}
         when = _time(crash["time"])
@@ -440,9 +478,45 @@ def _attach_dotnet(crashes, dotnet_events):
                 best = (gap, candidate)
         if best is not None:
             unused.remove(best[1])
-            crash["dotnet"] = {k: best[1][k] for k in ("exception_type", "runtime_version", "application", "text")}
+            crash["dotnet"] = {k: best[1][k] for k in ("exception_type", "top_frame", "runtime_version", "application",
+                                                       "text")}
             crash["sources"] = crash["sources"] + [DOTNET_RUNTIME]
     return len(unused)
+
+
+def _dotnet_family(crash):
+    """Key a .NET crash on its exception type and top frame, when the 1026 or a CLR20r3 report names the type."""
+    if crash["exception_code"] not in DOTNET_CODES:
+        return
+    dotnet, wer = crash["dotnet"] or {}, crash["wer"] or {}
+    exception_type = dotnet.get("exception_type") or wer.get("exception_type")
+    if exception_type:
+        crash["family"] = dotnet_family_key(crash["app_name"] or crash["image"], exception_type,
+                                            dotnet.get("top_frame"))
+
+
+def _checked(event):
+    """The event when its envelope is what the protocol says; ValueError naming the field otherwise."""
+    props = event["properties"]
+    if props is not None and not isinstance(props, list):
+        raise ValueError("properties is %s, not a list" % type(props).__name__)
+    record_id = event["record_id"]
+    if record_id is not None and (not isinstance(record_id, int) or isinstance(record_id, bool)):
+        raise ValueError("record_id is %s, not a number" % type(record_id).__name__)
+    when = event["time"]
+    if when is not None:
+        try:
+            _time(when)
+        except (TypeError, ValueError, AttributeError):
+            raise ValueError("time %r is not an ISO 8601 time" % str(when)[:40]) from None
+    return event
+
+
+def _unparsed(event, error):
+    """What is said of an event that could not be read: which one, and why (one line, short)."""
+    get = event.get if isinstance(event, dict) else {}.get
+    reason = ("%s: %s" % (type(error).__name__, error)).splitlines()[0]
+    return {"record_id": get("record_id"), "id": get("id"), "time": get("time"), "reason": reason[:200]}
 
 
 def parse_events(events, images=None):
@@ -450,68 +524,81 @@ def parse_events(events, images=None):
 
     ``images``: keep only crashes of these image names (case-insensitive;
     ``svchost.exe`` also matches ``svchost.exe_AppXSvc``). Returns
-    ``{"crashes": [...], "stats": {...}}``.
+    ``{"crashes": [...], "unparsed": [...], "stats": {...}}``; an event that
+    cannot be read is in ``unparsed`` with the reason, and the rest are read.
     """
-    records, dotnet = [], []
+    records, dotnet, unparsed = [], [], []
     logged = {}
     foreign = other_reports = 0
     for event in events:
-        event_id = event["id"]
-        provider = PROVIDERS.get(event_id)
-        name = event["provider"]
-        if provider is None or (name != _PROVIDER_NAMES[event_id] and (name or "").lower() != provider):
-            foreign += 1
-        elif event_id == APPLICATION_ERROR:
-            records.append(parse_application_error(event))
-        elif event_id == WER_REPORT:
-            props = event["properties"] or []
-            name = props[2] if len(props) > 2 else ""
-            # Event names are plain ASCII words: clean() only for anything else.
-            name = (name.strip() if isinstance(name, str) and name.isascii() else clean(name)).lower()
-            if name not in CRASH_REPORTS and name not in HANG_REPORTS:
-                other_reports += 1
-                continue
-            key = (clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else "") or ("record", event["record_id"])
-            group = logged.get(key)
-            if group is None:
-                logged[key] = [event]
+        try:
+            event_id = _checked(event)["id"]
+            provider = PROVIDERS.get(event_id)
+            name = event["provider"]
+            if provider is None or (name != _PROVIDER_NAMES[event_id] and str(name or "").lower() != provider):
+                foreign += 1
+            elif event_id == APPLICATION_ERROR:
+                records.append(parse_application_error(event))
+            elif event_id == WER_REPORT:
+                props = event["properties"] or []
+                name = props[2] if len(props) > 2 else ""
+                # Event names are plain ASCII words: clean() only for anything else.
+                name = (name.strip() if isinstance(name, str) and name.isascii() else clean(name)).lower()
+                if name not in CRASH_REPORTS and name not in HANG_REPORTS:
+                    other_reports += 1
+                    continue
+                key = (clean(props[_REPORT_ID]) if len(props) > _REPORT_ID else "") or ("record", event["record_id"])
+                logged.setdefault(key, []).append(event)
+            elif event_id == APPLICATION_HANG:
+                records.append(parse_application_hang(event))
             else:
-                group.append(event)
-        elif event_id == APPLICATION_HANG:
-            records.append(parse_application_hang(event))
-        else:
-            dotnet.append(parse_dotnet(event))
+                dotnet.append(parse_dotnet(event))
+        except Exception as e:  # noqa: BLE001 - one bad record must not fail the host's triage
+            unparsed.append(_unparsed(event, e))
 
-    # Each report joins the (first) record with its id, or stands alone when it is a crash.
+    # Each report joins the (first) record with its id, or stands alone.
     by_report = {r["report_id"]: r for r in reversed(records) if r["report_id"]}
     crashes = records
     for key, group in logged.items():
-        if len(group) > 1:
-            # Newest first as the log returns them, usually twice: reversing is cheaper than sorting.
-            if group[0]["record_id"] > group[-1]["record_id"]:
-                group.reverse()
-            if len(group) > 2:
-                group.sort(key=_RECORD_ID)
-        v = _report_values(group)
-        record = by_report.pop(key, None)
-        if record is not None:
-            _attach_report(record, v, len(group))
-        elif v[2].lower() in CRASH_REPORTS:
-            crashes.append(_crash_from_report(group[0], v, len(group)))
+        try:
+            _join(key, group, by_report, crashes)
+        except Exception as e:  # noqa: BLE001 - as above, for the report's events
+            unparsed.append(_unparsed(group[-1], e))
     crashes.sort(key=lambda c: (c["time"] or "", c["record_id"] or 0), reverse=True)
     unmatched_dotnet = _attach_dotnet(crashes, dotnet)
+    for crash in crashes:
+        _dotnet_family(crash)
 
     if images:
         wanted = {clean(i).lower() for i in images}
         crashes = [c for c in crashes
                    if (c["image"] or "").lower() in wanted or (c["app_name"] or "").lower() in wanted]
     hangs = [c["kind"] for c in crashes].count("hang")
-    return {"crashes": crashes, "stats": {
+    return {"crashes": crashes, "unparsed": unparsed, "stats": {
         "events": len(events),
         "other_providers": foreign,
         "other_reports": other_reports,
         "duplicate_reports": sum(map(len, logged.values())) - len(logged),
         "unmatched_dotnet": unmatched_dotnet,
+        "unparsed": len(unparsed),
         "crashes": len(crashes) - hangs,
         "hangs": hangs,
     }}
+
+
+def _join(key, group, by_report, crashes):
+    """The 1001 events of one report: joined to the record with its id, else a crash or hang of their own."""
+    if len(group) > 1:
+        # Newest first as the log returns them, usually twice: reversing is cheaper than sorting.
+        if (group[0]["record_id"] or 0) > (group[-1]["record_id"] or 0):
+            group.reverse()
+        if len(group) > 2:
+            group.sort(key=lambda e: e["record_id"] or 0)
+    v = _report_values(group)
+    record = by_report.pop(key, None)
+    if record is not None:
+        _attach_report(record, v, len(group))
+    elif v[2].lower() in CRASH_REPORTS:
+        crashes.append(_crash_from_report(group[0], v, len(group)))
+    else:
+        crashes.append(_hang_from_report(group[0], v, len(group)))
