@@ -63,7 +63,8 @@ def command(group):
     return " ".join(args)
 
 
-def _sentence(group):
+def advice(group):
+    """What to do about a group of crashes, in one sentence, without the commands."""
     image = group["image"] or group["app_name"] or "the application"
     module = group["module"] or "an unknown module"
     code = _code(group)
@@ -108,11 +109,16 @@ def _sentence(group):
     return "%s in %s: collect a full dump of %s" % (name, module, image)
 
 
+def harvest_command(group):
+    """The command that fetches the dumps once the enable command has run and the image crashed again."""
+    if command(group) is None:
+        return None
+    return "%s -e %s" % (HARVEST, shlex.quote("exe=" + group["image"]))
+
+
 def next_step(group):
-    """What to do about a group of crashes, in one sentence ending with the command to run, if one applies."""
-    sentence = _sentence(group)
+    """The advice ending with the commands to run, if they apply."""
     run = command(group)
     if run is None:
-        return sentence
-    harvest = "%s -e %s" % (HARVEST, shlex.quote("exe=" + group["image"]))
-    return "%s. Run: %s; after the next crash: %s" % (sentence, run, harvest)
+        return advice(group)
+    return "%s. Run: %s; after the next crash: %s" % (advice(group), run, harvest_command(group))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ._image import image_problem, is_sensitive
-from ._next_step import command, next_step, suspect
+from ._next_step import advice, command, harvest_command, next_step, suspect
 
 SERIES = 5  # groups drawn on their own in the timeline; the rest are "other"
 MAX_BINS = 60
@@ -115,6 +115,8 @@ def _group(family, members):
     group["last_seen_text"] = human_time(group["last_seen"])
     group["suspect"] = suspect(group)
     group["command"] = command(group)
+    group["harvest_command"] = harvest_command(group)
+    group["advice"] = advice(group)
     group["next_step"] = next_step(group)
     return group
 

@@ -205,6 +205,32 @@ def test_html_report_in_a_headless_browser(triaged, tmp_path):
     assert '<b id="crash-count">15</b>' in dom
     assert "Not read (unreachable or failed): down" in dom
 
+    # Each family's next step is the exact command, for the image on the hosts it crashed on.
+    beta = next(g for g in report["signatures"] if g["image"] == "beta.exe")
+    assert beta["suspect"] == "unknown until page heap"
+    command = "ansible-playbook playbooks/enable_crash_dumps.yml -e exe=beta.exe -e crashdump_hosts=h1,h2,h3"
+    assert beta["command"] == command and '<code class="cmd">%s</code>' % command in dom
+    # Times as a person reads them: no raw ISO time in the visible text.
+    visible = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", dom, flags=re.S)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", visible), visible
+    assert "%s UTC" % report["generated"][11:16] in visible
+
+    # Timeline labels measured by the browser: a probe added to a copy of the page
+    # writes how many labels there are and how many pairs of them overlap.
+    probe = tmp_path / "probe.html"
+    probe.write_text(text.replace("</body>", """<script>
+var boxes = Array.prototype.map.call(document.querySelectorAll("#timeline text.tick"),
+                                     function (t) { return t.getBoundingClientRect(); });
+var overlaps = 0;
+boxes.forEach(function (a, i) { boxes.slice(i + 1).forEach(function (b) {
+  if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) { overlaps += 1; } }); });
+document.body.setAttribute("data-ticks", boxes.length + "/" + overlaps);
+</script></body>"""))
+    for width in (1280, 800):
+        dom, _log = chromium("--window-size=%d,900" % width, "--dump-dom", probe.as_uri(), tmp=tmp_path)
+        ticks = re.search(r'data-ticks="(\d+)/(\d+)"', dom)
+        assert ticks and int(ticks.group(1)) >= 2 and ticks.group(2) == "0", (width, ticks and ticks.group())
+
     shot = tmp_path / "report.png"
     chromium("--window-size=1280,900", "--screenshot=%s" % shot, url, tmp=tmp_path)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
