@@ -132,9 +132,10 @@ def number(text):
     except ValueError:
         pass
     try:
-        return parse_hex(text)
+        n = parse_hex(text)
     except ValueError:
         return None
+    return n if n >= 0 else None  # "0x-1": hex data is never signed
 
 
 def _decimal(text):

@@ -223,7 +223,7 @@ def aggregate(results, failed_hosts=None, generated=None):
     """
     crashes_by_host = {}
     failed = set(failed_hosts or [])
-    truncated, since = [], []
+    truncated, since, unparsed = [], [], {}
     for host, result in results.items():
         crashes = _crashes_of(result)
         if crashes is None:
@@ -235,6 +235,8 @@ def aggregate(results, failed_hosts=None, generated=None):
                 truncated.append(host)
             if result.get("since"):
                 since.append(result["since"])
+            if result.get("unparsed"):
+                unparsed[host] = len(result["unparsed"])
     families = {}
     for host, crashes in crashes_by_host.items():
         for crash in crashes:
@@ -254,6 +256,7 @@ def aggregate(results, failed_hosts=None, generated=None):
         "hosts_with_crashes": sorted(h for h, c in crashes_by_host.items() if c),
         "failed_hosts": sorted(failed - set(crashes_by_host)),
         "truncated_hosts": sorted(truncated),
+        "unparsed": unparsed,
         "crash_count": sum(g["count"] for g in ranked if g["kind"] == "crash"),
         "hang_count": sum(g["count"] for g in ranked if g["kind"] == "hang"),
         "signatures": ranked,

@@ -193,3 +193,24 @@ def test_mutated_records_never_fail_the_host(events):
         assert group["next_step"]
         for latest in group["latest"]:
             assert latest["pid"] is None or 0 <= latest["pid"] <= 0xFFFFFFFF
+
+
+def test_unparsed_events_are_counted_per_host_in_the_report():
+    bad = app_error("win10", "app.exe", "app.exe", AV, 0x1234, T % 0, "r1")
+    bad["time"] = "yesterday"
+    report = fleet(web1=[bad], web2=[])
+    assert report["unparsed"] == {"web1": 1}
+
+
+@pytest.mark.parametrize("hours", [1, 5, 24, 25, 47, 59, 24 * 6, 24 * 40])
+def test_timeline_ticks_are_few_and_apart(hours):
+    start = dt.datetime(2026, 12, 3, 21, tzinfo=dt.timezone.utc)
+    times = [(start + dt.timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z") for h in (0, hours)]
+    crashes = [app_error("win10", "a.exe", "a.exe", AV, 1, when, when) for when in times]
+    result = {"since": times[0], **_events.parse_events(crashes)}
+    timeline = _triage.aggregate({"web1": result}, generated=times[1])["timeline"]
+    ticks = timeline["ticks"]
+    assert 1 <= len(ticks) <= _triage.MAX_TICKS and ticks[0]["index"] == 0
+    gaps = {b["index"] - a["index"] for a, b in zip(ticks, ticks[1:])}
+    assert len(gaps) <= 1 and all(gap * _triage.MAX_TICKS >= len(timeline["bins"]) for gap in gaps)
+    assert ticks[0]["text"] in ("3 Dec 20:00", "3 Dec 21:00", "3 Dec 2026")  # bins start at whole multiples
