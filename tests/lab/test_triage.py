@@ -1,5 +1,6 @@
 """crash_events and the triage playbook on lab hosts, and the HTML report in a real headless browser."""
 
+import datetime as dt
 import html as html_text
 import json
 import os
@@ -85,6 +86,22 @@ def test_crash_events_options_and_refusals(lab):
     for result, (args, message) in zip(results[3:], refused):
         assert message in result["msg"], (args, result["msg"])
     assert lab.stats("win")["round_trips"] - before == 3
+
+
+def test_an_unreadable_event_is_reported_and_the_host_still_triaged(lab):
+    # A 1000 whose process id is 5,000 hex digits: too long for any DWORD.
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    props = ["app.exe", "1.0.0.0", "5c1b9f3e", "app.exe", "1.0.0.0", "5c1b9f3e", "c0000005", "1234", "f" * 5000,
+             "01dd7cc776d06d50", "C:\\app.exe", "C:\\app.exe", "r-bad", "", ""]
+    lab.host("win", {"events": [{"log": "Application", "provider": "Application Error", "id": 1000, "level": 2,
+                                 "time": now, "machine": "WIN", "properties": props}]})
+    crash(lab, "win", "app.exe")
+    proc = lab.play("- crashdump.windows.crash_events:\n    days: 1\n")
+    res = only(proc.results)
+    assert [c["image"] for c in res["crashes"]] == ["app.exe"] and res["stats"]["unparsed"] == 1
+    (bad,) = res["unparsed"]
+    assert bad["id"] == 1000 and bad["reason"] == "ValueError: process id is not a 32-bit number (5000 hex digits)"
+    assert "1 event(s) could not be read" in " ".join((proc.stdout + proc.stderr).split())
 
 
 # -- the triage playbook ---------------------------------------------------------
