@@ -145,7 +145,7 @@ unparsed:
       description: The event's time, as the host gave it.
       type: raw
     reason:
-      description: Why it could not be read, one line, for example C(ValueError: process id is not a 32-bit number).
+      description: "Why it could not be read, one line, for example C(ValueError: process id is not a 32-bit number)."
       type: str
 crashes:
   description: One record per crash or hang, newest first.
