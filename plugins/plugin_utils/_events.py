@@ -163,7 +163,7 @@ def parse_events(events, images=None):
                 records.append(parse_application_hang(event))
             else:
                 dotnet.append(parse_dotnet(event))
-        except Exception as e:  # noqa: BLE001 - one bad record must not fail the host's triage
+        except Exception as e:  # pylint: disable=broad-exception-caught  # one bad record must not fail the host
             unparsed.append(_unparsed(event, e))
 
     # Each report joins the (first) record with its id, or stands alone.
@@ -172,7 +172,7 @@ def parse_events(events, images=None):
     for key, group in logged.items():
         try:
             _join(key, group, by_report, crashes)
-        except Exception as e:  # noqa: BLE001 - as above, for the report's events
+        except Exception as e:  # pylint: disable=broad-exception-caught  # as above, for a report
             unparsed.append(_unparsed(group[-1], e))
     crashes.sort(key=lambda c: (c["time"] or "", c["record_id"] or 0), reverse=True)
     unmatched_dotnet = _attach_dotnet(crashes, dotnet)
