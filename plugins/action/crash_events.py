@@ -70,10 +70,15 @@ class ActionModule(WindowsAgentAction):
             oldest = min((e["time"] for e in events if e.get("time")), default=since)
             self.warn("only the newest %d events since %s were read (back to %s): raise max_events or narrow "
                       "since/days to see all crashes" % (args["max_events"], since, oldest))
+        if parsed["unparsed"]:
+            first = parsed["unparsed"][0]
+            self.warn("%d event(s) could not be read and are listed in unparsed (the first, record %s: %s)"
+                      % (len(parsed["unparsed"]), first["record_id"], first["reason"]))
         return {
             "changed": False,
             "since": since,
             "truncated": truncated,
             "crashes": parsed["crashes"],
+            "unparsed": parsed["unparsed"],
             "stats": parsed["stats"],
         }

@@ -12,17 +12,21 @@ description:
   - Event 1000 (C(Application Error)) is the crash; event 1001 (C(Windows Error Reporting)) is its WER report,
     logged several times for one report and joined to the 1000 by C(ReportId), once; event 1002
     (C(Application Hang)) is a hang; event 1026 (C(.NET Runtime)) gives the .NET exception of a 1000 with code
-    C(0xE0434352) of the same application logged within a minute of it.
+    C(0xE0434352) or C(0xC000041D) of the same application logged within a minute of it.
   - Events are read by the position of their values, never from the localised message text, in every form Windows
     writes them (Windows 7 to Windows 11, named and unnamed event data, process ids as C(1ab0), C(0x1ab0) or
     C(0x0x1AB0)). Hex values come back as C(0x) and lower-case digits, the process id in decimal.
-  - Of the 1001 reports only crash reports (C(APPCRASH), C(BEX), C(BEX64), C(MoAppCrash)) and hang reports are used;
-    most 1001 events are about something else (C(WindowsUpdateFailure), ...). A crash known only from its 1001 (its
-    1000 is older than O(since) or gone from the log) is still reported, from the report's P1 to P10.
+  - Of the 1001 reports only crash reports (C(APPCRASH), C(BEX), C(BEX64), C(MoAppCrash), C(CLR20r3)) and hang
+    reports (C(AppHangB1), ...) are used; most 1001 events are about something else (C(WindowsUpdateFailure), ...).
+    A crash or hang known only from its 1001 (its 1000 or 1002 is older than O(since) or gone from the log) is still
+    reported, from the report's P1 to P10.
+  - An event that cannot be read (a process id of thousands of digits, a value of the wrong type, a time that is not
+    a time) is left out of RV(crashes) and listed in RV(unparsed) with the reason; it never fails the task.
   - Each crash gets a signature (image, version, faulting module, module version, exception code, offset) and a
-    family key (the same without versions), the name of the exception, marks for a faulting address in no module
-    (C(StackHash)) and for C(ntdll.dll), C(kernel32.dll) and C(KernelBase.dll), which are usually the victim of
-    corruption done elsewhere, and the file name WER LocalDumps would write for it (C(<image>.<pid>.dmp)).
+    family key (the same without versions; see RV(crashes[].family)), the name of the exception, marks for a
+    faulting address in no module (C(StackHash)) and for C(ntdll.dll), C(kernel32.dll) and C(KernelBase.dll),
+    which are usually the victim of corruption done elsewhere, and the file name WER LocalDumps would write for it
+    (C(<image>.<pid>.dmp)).
   - The P(crashdump.windows.triage#role) role aggregates the result of many hosts into a ranked report.
 options:
   since:
@@ -115,7 +119,10 @@ stats:
       description: 1001 events that repeated a report already seen (same ReportId).
       type: int
     unmatched_dotnet:
-      description: 1026 events with no .NET crash (1000 with 0xE0434352) to attach to.
+      description: 1026 events with no .NET crash (1000 with 0xE0434352 or 0xC000041D) to attach to.
+      type: int
+    unparsed:
+      description: Events that could not be read (see RV(unparsed)).
       type: int
     crashes:
       description: Crash records returned.
@@ -123,6 +130,24 @@ stats:
     hangs:
       description: Hang records returned.
       type: int
+unparsed:
+  description: The events that could not be read, each with the reason; the others are in RV(crashes).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    record_id:
+      description: The event's record id, as the host gave it.
+      type: raw
+    id:
+      description: The event id, as the host gave it.
+      type: raw
+    time:
+      description: The event's time, as the host gave it.
+      type: raw
+    reason:
+      description: "Why it could not be read, one line, for example C(ValueError: process id is not a 32-bit number)."
+      type: str
 crashes:
   description: One record per crash or hang, newest first.
   returned: always
@@ -216,7 +241,15 @@ crashes:
       type: str
       sample: "netsh.exe@10.0.22621.1!netsh.exe@10.0.22621.1!0xc0000005+0x5399"
     family:
-      description: The signature without versions, which groups one bug across releases.
+      description:
+        - The signature without versions, which groups one bug across releases.
+        - Without the offset when the module is unknown (C(unknown), none, C(StackHash_xxxx)), where the offset is an
+          absolute address that address space layout randomisation moves at every start; and for heap corruption
+          and fail-fast (C(0xC0000374), C(0xC0000409), C(0xC0000602)) in C(ntdll.dll), C(kernel32.dll) or
+          C(KernelBase.dll), where the offset differs per OS build.
+        - For a .NET crash (C(0xE0434352), C(0xC000041D)) whose exception type is known, from event 1026 or the P9 of
+          a C(CLR20r3) report, C(<image>!.net!<exception type>!<top frame>) instead, since every .NET crash faults
+          in the same place of C(KernelBase.dll).
       type: str
     victim:
       description: The faulting module is C(ntdll.dll), C(kernel32.dll) or C(KernelBase.dll), usually the victim of
@@ -237,7 +270,10 @@ crashes:
       type: dict
       contains:
         event_name:
-          description: C(APPCRASH), C(BEX64), C(MoAppCrash), C(AppHangB1), ...
+          description: C(APPCRASH), C(BEX64), C(MoAppCrash), C(CLR20r3), C(AppHangB1), ...
+          type: str
+        exception_type:
+          description: The .NET exception type of a C(CLR20r3) report (its P9), else null.
           type: str
         bucket:
           description: The bucket (from the latest event of the report that has one).
@@ -270,6 +306,9 @@ crashes:
       contains:
         exception_type:
           description: The exception's type, for example C(System.NullReferenceException).
+          type: str
+        top_frame:
+          description: The first frame of the stack under the exception, without arguments, or null.
           type: str
         runtime_version:
           description: The .NET Framework or CoreCLR version.

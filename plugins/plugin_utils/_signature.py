@@ -36,9 +36,38 @@ def crash_signature(image, image_version, module, module_version, code, offset):
         parse_code(code), _norm_offset(offset))
 
 
+# Codes whose faulting module (ntdll, KernelBase...) only noticed the damage:
+# heap corruption, and fail-fast in its two forms.
+_NOTICED_CODES = frozenset([0xC0000374, 0xC0000409, 0xC0000602])
+
+
 def family_key(image, module, code, offset):
-    """The signature without versions."""
-    return "%s!%s!0x%08x+%s" % (_norm_name(image), _norm_name(module), parse_code(code), _norm_offset(offset))
+    """The signature without versions, and without the offset where it does not tell one bug from another.
+
+    * An unknown module (none, ``unknown``, ``StackHash_xxxx``): the offset is
+      then the absolute address, which address space layout randomisation
+      moves at every start, so each recurrence would be a new family. Nothing
+      stable names the address's region in the event, so the key is image,
+      module and code only.
+    * Heap corruption and fail-fast noticed in a system victim module: the
+      offset is where ntdll or KernelBase of that OS build checks, and it
+      differs per build, while the bug (elsewhere) is the same.
+    """
+    code = parse_code(code)
+    if is_unknown_module(module) or (code in _NOTICED_CODES and is_victim_module(module)):
+        return "%s!%s!0x%08x" % (_norm_name(image), _norm_name(module) or "unknown", code)
+    return "%s!%s!0x%08x+%s" % (_norm_name(image), _norm_name(module), code, _norm_offset(offset))
+
+
+def dotnet_family_key(image, exception_type, frame):
+    """A .NET crash's family: all fault in KernelBase (RaiseException); type and top frame tell bugs apart."""
+    return "%s!.net!%s!%s" % (_norm_name(image), exception_type or "?", frame or "?")
+
+
+def is_unknown_module(module):
+    """Event 1000 names no module (empty or ``unknown``), or WER's ``StackHash_xxxx``: the address was in none."""
+    name = _norm_name(module)
+    return name in ("", "unknown") or is_stack_hash(module)
 
 
 def is_victim_module(module):

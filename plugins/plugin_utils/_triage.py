@@ -14,24 +14,36 @@ from __future__ import annotations
 import datetime as dt
 
 from ._image import image_problem, is_sensitive
-from ._ntstatus import NTSTATUS
+from ._next_step import advice, command, harvest_command, next_step, suspect
 
-HEAP_CORRUPTION = 0xC0000374
-STACK_BUFFER_OVERRUN = 0xC0000409
-FAIL_FAST = 0xC0000602
-ACCESS_VIOLATION = 0xC0000005
-STACK_OVERFLOW = 0xC00000FD
-DOTNET = 0xE0434352
-CPP = 0xE06D7363
-LOADER = frozenset([0xC0000135, 0xC0000142, 0xC06D007E, 0xC06D007F])
 SERIES = 5  # groups drawn on their own in the timeline; the rest are "other"
 MAX_BINS = 60
 _BIN_WIDTHS = [dt.timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 24 * 7, 24 * 14, 24 * 30, 24 * 91, 24 * 365)]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Ticks under the timeline: at most this many, one every few bins, so that
+# labels of about 11 characters never meet on the 860-unit plot.
+MAX_TICKS = 7
 
 
 def _iso(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_time(text):
+    """An ISO time as a person reads it: ``3 Dec 2026 21:00 UTC`` (the report keeps the ISO form too)."""
+    if not text:
+        return None
+    moment = _parse(text).astimezone(dt.timezone.utc)
+    # Month names by table, not strftime("%b"), which follows the controller's locale.
+    return "%d %s %d %02d:%02d UTC" % (moment.day, _MONTHS[moment.month - 1], moment.year, moment.hour, moment.minute)
+
+
+def _label(moment, seconds):
+    """A timeline tick: the day for bins of a day or more, else day and hour."""
+    if seconds >= 86400:
+        return "%d %s %d" % (moment.day, _MONTHS[moment.month - 1], moment.year)
+    return "%d %s %02d:00" % (moment.day, _MONTHS[moment.month - 1], moment.hour)
 
 
 def _parse(text):
@@ -41,52 +53,6 @@ def _parse(text):
 def _version_key(version):
     parts = version.split(".")
     return (0, tuple(int(p) for p in parts), version) if all(p.isdigit() for p in parts) else (1, (), version)
-
-
-def next_step(group):
-    """What to do about a group of crashes, in one sentence."""
-    image = group["image"] or group["app_name"] or "the application"
-    module = group["module"] or "an unknown module"
-    code = int(group["exception_code"], 16) if group["exception_code"] else None
-    name = NTSTATUS.get(code, group["exception_name"] or "a crash")
-    if group["kind"] == "hang":
-        return ("%s stopped responding (Application Hang): take a full dump while it hangs and look at what its "
-                "threads wait on" % image)
-    if group["stack_hash"]:
-        return ("the faulting address was in no loaded module (StackHash): code ran from freed, unloaded or "
-                "overwritten memory; enable page heap for %s and collect a full dump" % image)
-    if group["module_unloaded"]:
-        return ("%s was called after it was unloaded: collect a full dump of %s to see who still calls it"
-                % (module.rsplit("_unloaded", 1)[0], image))
-    if code == HEAP_CORRUPTION:
-        return ("heap corruption blamed on %s: enable page heap for %s to stop at the corrupting write"
-                % (module, image))
-    if code == STACK_BUFFER_OVERRUN:
-        reason = " (%s)" % ", ".join(group["fail_fast"]) if group["fail_fast"] else ""
-        return ("stack buffer overrun or fail-fast%s in %s: collect a full dump of %s; a /GS failure means a "
-                "stack buffer was overrun earlier in the same function" % (reason, module, image))
-    if code == FAIL_FAST:
-        return "fail-fast raised in %s: collect a full dump of %s and read the stack of the failing thread" % (
-            module, image)
-    if code == DOTNET:
-        types = ", ".join(group["dotnet_exceptions"]) or "(type not logged)"
-        return ("unhandled .NET exception %s: read the stack in Event 1026 and collect a full dump of %s"
-                % (types, image))
-    if code == CPP:
-        return "unhandled C++ exception: collect a full dump of %s; the throw site is on the stack above %s" % (
-            image, module)
-    if code in LOADER:
-        return ("%s: a DLL that %s needs is missing or failed to initialise; check its installation and "
-                "dependencies" % (name, image))
-    if code == STACK_OVERFLOW:
-        return "stack overflow in %s: collect a full dump of %s and look for unbounded recursion" % (module, image)
-    if group["victim"]:
-        return ("%s blamed on %s, which is usually the victim of corruption done elsewhere: enable page heap for %s "
-                "and collect a full dump" % (name, module, image))
-    if code == ACCESS_VIOLATION:
-        return "access violation in %s at %s: collect a full dump of %s and open it with symbols for %s" % (
-            module, group["offset"] or "?", image, module)
-    return "%s in %s: collect a full dump of %s" % (name, module, image)
 
 
 def _group(family, members):
@@ -112,8 +78,11 @@ def _group(family, members):
             fail_fast.add(crash["fail_fast"])
         if crash["dotnet"] and crash["dotnet"].get("exception_type"):
             dotnet.add(crash["dotnet"]["exception_type"])
-        if crash["wer"] and crash["wer"].get("bucket"):
-            buckets.add(crash["wer"]["bucket"])
+        if crash["wer"]:
+            if crash["wer"].get("exception_type"):  # CLR20r3's P9
+                dotnet.add(crash["wer"]["exception_type"])
+            if crash["wer"].get("bucket"):
+                buckets.add(crash["wer"]["bucket"])
     group = {
         "family": family,
         "kind": first["kind"],
@@ -139,9 +108,15 @@ def _group(family, members):
         "dotnet_exceptions": sorted(dotnet),
         "buckets": sorted(buckets),
         # The newest crash per host: where to look for its dump.
-        "latest": [{"host": host, "time": c["time"], "pid": c["pid"], "dump_file": c["dump_file"],
-                    "local_dump": c["local_dump"]} for host, c in sorted(latest.items())],
+        "latest": [{"host": host, "time": c["time"], "time_text": human_time(c["time"]), "pid": c["pid"],
+                    "dump_file": c["dump_file"], "local_dump": c["local_dump"]} for host, c in sorted(latest.items())],
     }
+    group["first_seen_text"] = human_time(group["first_seen"])
+    group["last_seen_text"] = human_time(group["last_seen"])
+    group["suspect"] = suspect(group)
+    group["command"] = command(group)
+    group["harvest_command"] = harvest_command(group)
+    group["advice"] = advice(group)
     group["next_step"] = next_step(group)
     return group
 
@@ -173,6 +148,8 @@ def _images(groups):
     ranked = []
     for entry in images.values():
         entry["hosts"] = sorted(entry["per_host"])
+        entry["first_seen_text"] = human_time(entry["first_seen"])
+        entry["last_seen_text"] = human_time(entry["last_seen"])
         entry["host_count"] = len(entry["hosts"])
         ranked.append(entry)
     ranked.sort(key=_rank_key)
@@ -208,7 +185,7 @@ def timeline(groups, crashes_by_host, start=None, end=None):
                 key = (crash["time"][:13], series.get(crash["family"], SERIES))
                 hours[key] = hours.get(key, 0) + 1
     if not hours:
-        return {"bin_seconds": None, "series": [], "bins": [], "max": 0}
+        return {"bin_seconds": None, "series": [], "bins": [], "ticks": [], "max": 0}
     starts = {hour: _hour(hour) for hour, _series in hours}
     bounds = list(starts.values()) + [_hour(t) for t in (start, end) if t]
     first, last = min(bounds), max(bounds)
@@ -218,12 +195,16 @@ def timeline(groups, crashes_by_host, start=None, end=None):
     counts = [[0] * (SERIES + 1) for _bin in range(last // seconds - base + 1)]
     for (hour, index), n in hours.items():
         counts[starts[hour] // seconds - base][index] += n
-    bins = [{"start": _iso(_EPOCH + dt.timedelta(seconds=(base + i) * seconds)), "counts": c, "total": sum(c)}
-            for i, c in enumerate(counts)]
+    moments = [_EPOCH + dt.timedelta(seconds=(base + i) * seconds) for i in range(len(counts))]
+    bins = [{"start": _iso(moment), "start_text": human_time(_iso(moment)), "counts": c, "total": sum(c)}
+            for moment, c in zip(moments, counts)]
+    every = -(-len(bins) // MAX_TICKS)
+    ticks = [{"index": i, "text": _label(moments[i], seconds)} for i in range(0, len(bins), every)]
     labels = [{"rank": g["rank"], "family": g["family"]} for g in groups[:SERIES]]
     if any(c[SERIES] for c in counts):
         labels.append({"rank": None, "family": "other"})
-    return {"bin_seconds": seconds, "series": labels, "bins": bins, "max": max(b["total"] for b in bins)}
+    return {"bin_seconds": seconds, "series": labels, "bins": bins, "ticks": ticks,
+            "max": max(b["total"] for b in bins)}
 
 
 def _crashes_of(result):
@@ -242,7 +223,7 @@ def aggregate(results, failed_hosts=None, generated=None):
     """
     crashes_by_host = {}
     failed = set(failed_hosts or [])
-    truncated, since = [], []
+    truncated, since, unparsed = [], [], {}
     for host, result in results.items():
         crashes = _crashes_of(result)
         if crashes is None:
@@ -254,6 +235,8 @@ def aggregate(results, failed_hosts=None, generated=None):
                 truncated.append(host)
             if result.get("since"):
                 since.append(result["since"])
+            if result.get("unparsed"):
+                unparsed[host] = len(result["unparsed"])
     families = {}
     for host, crashes in crashes_by_host.items():
         for crash in crashes:
@@ -266,11 +249,14 @@ def aggregate(results, failed_hosts=None, generated=None):
     since = min(since) if since else None
     return {
         "generated": generated,
+        "generated_text": human_time(generated),
         "since": since,
+        "since_text": human_time(since),
         "hosts": sorted(crashes_by_host),
         "hosts_with_crashes": sorted(h for h, c in crashes_by_host.items() if c),
         "failed_hosts": sorted(failed - set(crashes_by_host)),
         "truncated_hosts": sorted(truncated),
+        "unparsed": unparsed,
         "crash_count": sum(g["count"] for g in ranked if g["kind"] == "crash"),
         "hang_count": sum(g["count"] for g in ranked if g["kind"] == "hang"),
         "signatures": ranked,

@@ -1,5 +1,6 @@
 """crash_events and the triage playbook on lab hosts, and the HTML report in a real headless browser."""
 
+import datetime as dt
 import html as html_text
 import json
 import os
@@ -85,6 +86,22 @@ def test_crash_events_options_and_refusals(lab):
     for result, (args, message) in zip(results[3:], refused):
         assert message in result["msg"], (args, result["msg"])
     assert lab.stats("win")["round_trips"] - before == 3
+
+
+def test_an_unreadable_event_is_reported_and_the_host_still_triaged(lab):
+    # A 1000 whose process id is 5,000 hex digits: too long for any DWORD.
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    props = ["app.exe", "1.0.0.0", "5c1b9f3e", "app.exe", "1.0.0.0", "5c1b9f3e", "c0000005", "1234", "f" * 5000,
+             "01dd7cc776d06d50", "C:\\app.exe", "C:\\app.exe", "r-bad", "", ""]
+    lab.host("win", {"events": [{"log": "Application", "provider": "Application Error", "id": 1000, "level": 2,
+                                 "time": now, "machine": "WIN", "properties": props}]})
+    crash(lab, "win", "app.exe")
+    proc = lab.play("- crashdump.windows.crash_events:\n    days: 1\n")
+    res = only(proc.results)
+    assert [c["image"] for c in res["crashes"]] == ["app.exe"] and res["stats"]["unparsed"] == 1
+    (bad,) = res["unparsed"]
+    assert bad["id"] == 1000 and bad["reason"] == "ValueError: process id is not a 32-bit number (5000 hex digits)"
+    assert "1 event(s) could not be read" in " ".join((proc.stdout + proc.stderr).split())
 
 
 # -- the triage playbook ---------------------------------------------------------
@@ -204,6 +221,32 @@ def test_html_report_in_a_headless_browser(triaged, tmp_path):
     assert re.search(r'<rect class="bar s0"', dom)
     assert '<b id="crash-count">15</b>' in dom
     assert "Not read (unreachable or failed): down" in dom
+
+    # Each family's next step is the exact command, for the image on the hosts it crashed on.
+    beta = next(g for g in report["signatures"] if g["image"] == "beta.exe")
+    assert beta["suspect"] == "unknown until page heap"
+    command = "ansible-playbook playbooks/enable_crash_dumps.yml -e exe=beta.exe -e crashdump_hosts=h1,h2,h3"
+    assert beta["command"] == command and '<code class="cmd">%s</code>' % command in dom
+    # Times as a person reads them: no raw ISO time in the visible text.
+    visible = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", dom, flags=re.S)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", visible), visible
+    assert "%s UTC" % report["generated"][11:16] in visible
+
+    # Timeline labels measured by the browser: a probe added to a copy of the page
+    # writes how many labels there are and how many pairs of them overlap.
+    probe = tmp_path / "probe.html"
+    probe.write_text(text.replace("</body>", """<script>
+var boxes = Array.prototype.map.call(document.querySelectorAll("#timeline text.tick"),
+                                     function (t) { return t.getBoundingClientRect(); });
+var overlaps = 0;
+boxes.forEach(function (a, i) { boxes.slice(i + 1).forEach(function (b) {
+  if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) { overlaps += 1; } }); });
+document.body.setAttribute("data-ticks", boxes.length + "/" + overlaps);
+</script></body>"""))
+    for width in (1280, 800):
+        dom, _log = chromium("--window-size=%d,900" % width, "--dump-dom", probe.as_uri(), tmp=tmp_path)
+        ticks = re.search(r'data-ticks="(\d+)/(\d+)"', dom)
+        assert ticks and int(ticks.group(1)) >= 2 and ticks.group(2) == "0", (width, ticks and ticks.group())
 
     shot = tmp_path / "report.png"
     chromium("--window-size=1280,900", "--screenshot=%s" % shot, url, tmp=tmp_path)

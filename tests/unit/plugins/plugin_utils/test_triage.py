@@ -65,8 +65,15 @@ def test_group_details(fleet):
     assert a["exception_name"] == "STATUS_ACCESS_VIOLATION"
     assert c["versions"] == ["2.2.0.0", "2.10.0.0"]  # numeric order, not text order
     assert b["victim"] is True
-    assert b["next_step"] == ("heap corruption blamed on ntdll.dll: enable page heap for b.exe to stop at the "
-                              "corrupting write")
+    assert b["next_step"] == (
+        "heap corruption blamed on ntdll.dll: enable page heap for b.exe to stop at the corrupting write; the culprit "
+        "is unknown until page heap. Run: ansible-playbook playbooks/enable_crash_dumps.yml -e exe=b.exe "
+        "-e crashdump_hosts=web1,web2; after the next crash: ansible-playbook playbooks/harvest_crash_dumps.yml "
+        "-e exe=b.exe")
+    assert b["suspect"] == "unknown until page heap"
+    assert b["command"] == "ansible-playbook playbooks/enable_crash_dumps.yml -e exe=b.exe -e crashdump_hosts=web1,web2"
+    assert a["suspect"] == "a.exe"
+    assert a["command"].endswith("-e exe=a.exe -e page_heap=false -e crashdump_hosts=web1,web2,web3")
     latest = {entry["host"]: entry for entry in b["latest"]}
     assert latest["web2"]["time"] == t(20, 3) and latest["web2"]["dump_file"] == "b.exe.3.dmp"
 
