@@ -13,8 +13,13 @@ Each frame says how it was found (``trust``):
   code (after a call instruction, when the code bytes are in the dump); a
   guess that can name a stale return address.
 
-The walk stops at the stack's end, when the stack pointer does not grow,
-at an address in no module, or after ``max_frames``.
+When frame 0 is in no module (a call or jump to data), its caller is the
+return address on top of the stack, tried before anything else. The walk
+stops at the stack's end, when the stack pointer does not grow, at a return
+address of 0 or in no module, where a frame-pointer chain ends (a saved
+frame pointer or return address of 0 marks the outermost frame, as
+RtlUserThreadStart leaves it: what lies above is stale), or after
+``max_frames``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ DEFAULT_MAX_FRAMES = 64
 # Words looked at by one stack scan, and nested UNWIND_INFO chains followed.
 SCAN_WORDS = 512
 MAX_CHAIN = 32
+# What the frame-pointer walk gives at the outermost frame.
+_CHAIN_END = object()
 
 
 @dataclass
@@ -78,7 +85,7 @@ class StackWalker:
         frames = [Frame("context", context.pc, context.sp)]
         while len(frames) < max_frames:
             first = len(frames) == 1
-            caller = self._caller(regs, first)
+            caller = self._caller(regs, first, frames[-1].trust == "frame_pointer")
             if caller is None:
                 break
             trust, regs = caller
@@ -96,17 +103,34 @@ class StackWalker:
     def _sp(self, regs):
         return regs.get({"x64": "rsp", "x86": "esp", "arm64": "sp"}[self.arch])
 
-    def _caller(self, regs, first):
+    def _caller(self, regs, first, chained=False):
+        if first and self.arch != "arm64" and self.modules.find(self._pc(regs) or 0) is None:
+            found = self._return_on_top(regs)
+            if found is not None:
+                return "scan", found
         if self.arch == "x64":
             found = self._cfi(regs, first)
             if found is not None:
                 return "cfi", found
         else:
-            found = self._frame_pointer(regs)
+            found = self._frame_pointer(regs, chained)
+            if found is _CHAIN_END:
+                return None
             if found is not None:
                 return "frame_pointer", found
         found = self._scan(regs)
         return None if found is None else ("scan", found)
+
+    def _return_on_top(self, regs):
+        """The caller of a frame that has pushed nothing: its return address is at the stack pointer."""
+        sp = self._sp(regs)
+        ret = None if sp is None else self.memory.read_unsigned(sp, self.width)
+        if ret is None or not self._code_address(ret, after_call=True):
+            return None
+        regs = dict(regs)
+        regs[{"x64": "rip", "x86": "eip"}[self.arch]] = ret
+        regs[{"x64": "rsp", "x86": "esp"}[self.arch]] = sp + self.width
+        return regs
 
     # -- x64 unwind data -----------------------------------------------------
 
@@ -218,13 +242,19 @@ class StackWalker:
 
     # -- frame pointers (x86, ARM64) -----------------------------------------
 
-    def _frame_pointer(self, regs):
+    def _frame_pointer(self, regs, chained):
+        """The caller by the frame pointer; _CHAIN_END past the outermost frame of a chain
+        (``chained``: the current frame came from the chain, so its frame pointer is a saved one)."""
         fp_name = "ebp" if self.arch == "x86" else "fp"
         fp = regs.get(fp_name)
+        if fp == 0 and chained:
+            return _CHAIN_END
         if fp is None or not self.stack_low <= fp < self.stack_high or fp < (self._sp(regs) or 0):
             return None
         saved_fp = self.memory.read_unsigned(fp, self.width)
         ret = self.memory.read_unsigned(fp + self.width, self.width)
+        if ret == 0:
+            return _CHAIN_END
         if saved_fp is None or ret is None or not self._code_address(ret):
             return None
         if self.arch == "x86":
