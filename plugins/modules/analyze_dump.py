@@ -18,8 +18,8 @@ description:
     M(crashdump.windows.crash_events) computes from Event 1000.
   - The stack is given as C(module!function+0xoffset) frames (the function from the module's symbols, else an export
     name when the module image is in the dump, else C(module+0xoffset)). Frame 0 comes from the CPU context; callers
-    from the x64 unwind data of the module images in the dump (full dumps hold them), else from frame pointers (x86,
-    ARM64), else from scanning the stack. Each frame says how it was found.
+    from the x64 unwind data of the module images in the dump (full dumps hold them) or found along O(symbol_path),
+    else from frame pointers (x86, ARM64), else from scanning the stack. Each frame says how it was found.
   - Runs on the controller only and never uses the task's connection, so it can run in a play against Windows hosts
     (typically with C(delegate_to=localhost) or C(run_once=true)) or on localhost.
   - Dumps are memory-mapped and only the parts the analysis needs are read, so large full dumps are fast.
@@ -91,7 +91,8 @@ attributes:
 notes:
   - Frames after the first are a best effort. Unwind data gives exact callers; scanned frames (O(max_frames) of them at
     most) are a guess that may include stale return addresses. Mini dumps seldom hold module images, so their callers
-    are scanned. x64 epilogs and ARM64 unwind data are not interpreted.
+    are scanned unless O(symbol_path) finds the images (a symbol server, or a folder of the binaries). x64 epilogs
+    and ARM64 unwind data are not interpreted.
   - Without O(symbol_path) (or C(_NT_SYMBOL_PATH)) function names come from module exports only. The PDB name, GUID
     and age of each module are reported so that a debugger with symbols can take over.
   - A full dump holds everything the process had in memory, passwords and keys included; this module reads it on the

@@ -264,7 +264,8 @@ class _Analyzer:
         else:
             where = memory.range_at(context.sp)
             low, high = context.sp, (where.end if where else context.sp)
-        walker = StackWalker(self.dump, memory, self.modules, context.arch, low, high)
+        walker = StackWalker(self.dump, memory, self.modules, context.arch, low, high,
+                             self.symbolizer.image if self.symbolizer else None)
         try:
             frames = walker.walk(context, self.max_frames)
         except MinidumpError as e:

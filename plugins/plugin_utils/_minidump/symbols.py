@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .image_file import pdb_identity
+from .image_file import code_id, load_file_image, pdb_identity
 from .modules import base_name
 from .symbol_path import SymbolPathError
 
@@ -55,7 +55,28 @@ class Symbolizer:
         self.symbolic = _require_symbolic()
         self.path = symbol_path
         self._caches = {}
+        self._images = {}
         self.loaded = {}  # module name -> the symbol file read
+
+    def image(self, module):
+        """The pe.Image of ``module`` (modules.Module) from its image file along the symbol path, or None."""
+        key = (module.base, module.path)
+        if key not in self._images:
+            self._images[key] = None
+            try:
+                path = self.path.find(module.name, module.code_id)
+                if path is not None:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    # A plain folder finds files by name only: another build of the module is no use.
+                    if code_id(data) == module.code_id:
+                        self._images[key] = load_file_image(data, module.base)
+                    else:
+                        self.path.problems.append("%s: %s is another build (%s, not %s)"
+                                                  % (module.name, path, code_id(data), module.code_id))
+            except OSError as e:
+                self.path.problems.append("%s: %s" % (module.name, e))
+        return self._images[key]
 
     def lookup(self, module, rva):
         """The Symbol at ``rva`` of ``module`` (modules.Module), or None."""
@@ -81,11 +102,8 @@ class Symbolizer:
     def _load(self, module):
         codeview = module.codeview
         if codeview is None:
-            image = self.path.find(module.name, module.code_id)
-            if image is None:
-                return None
-            with open(image, "rb") as f:
-                codeview = pdb_identity(f.read())
+            image = self.image(module)
+            codeview = pdb_identity(image) if image is not None else None
             if codeview is None:
                 return None
         pdb = base_name(codeview.pdb_name)
@@ -93,17 +111,24 @@ class Symbolizer:
         for name in (pdb, stem + ".sym"):
             path = self.path.find(name, codeview.debug_id)
             if path is not None:
-                cache = self._read(path)
+                cache = self._read(path, codeview.debug_id)
                 if cache is not None:
                     self.loaded[module.name] = os.path.basename(path)
                     return cache
         return None
 
-    def _read(self, path):
+    def _read(self, path, debug_id):
+        """The symbol cache of the file at ``path`` when it is the build ``debug_id`` names, else None."""
         try:
             archive = self.symbolic.Archive.open(path)
             obj = next(iter(archive.iter_objects()), None)
-            return obj.make_symcache() if obj is not None else None
+            if obj is None:
+                return None
+            found = obj.debug_id.replace("-", "").upper()
+            if found != debug_id.upper():
+                self.path.problems.append("%s is another build (%s, not %s)" % (path, found, debug_id))
+                return None
+            return obj.make_symcache()
         except Exception:  # pylint: disable=broad-exception-caught
             # symbolic raises its own error types for files it cannot read: no symbols, no failure.
             self.path.problems.append("%s: not a symbol file symbolic can read" % path)

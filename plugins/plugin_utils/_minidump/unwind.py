@@ -6,8 +6,8 @@ Each frame says how it was found (``trust``):
 
 * ``context``: frame 0, from the CPU context (exact);
 * ``cfi``: x64 unwind data (``.pdata`` / UNWIND_INFO) of the module image
-  inside the dump, applied as Windows' RtlVirtualUnwind does (full dumps hold
-  the images; most mini dumps do not);
+  inside the dump (full dumps hold the images; most mini dumps do not) or
+  found along the symbol path, applied as Windows' RtlVirtualUnwind does;
 * ``frame_pointer``: the EBP chain (x86) or the frame record chain (ARM64);
 * ``scan``: the first word further up the stack that points into a module's
   code (after a call instruction, when the code bytes are in the dump); a
@@ -70,8 +70,9 @@ def _is_call_before(code):
 class StackWalker:
     """Walks one thread's stack through ``memory`` (a Memory) and ``modules`` (a ModuleList)."""
 
-    def __init__(self, dump, memory, modules, arch, stack_low, stack_high):
+    def __init__(self, dump, memory, modules, arch, stack_low, stack_high, images=None):
         self.dump = dump
+        self.images = images  # module -> pe.Image from elsewhere (the symbol path), for images not in the dump
         self.memory = memory
         self.modules = modules
         self.arch = arch
@@ -141,7 +142,7 @@ class StackWalker:
         # A return address can be just past its function's end: look up the call.
         lookup = pc if first else pc - 1
         module = self.modules.find(lookup)
-        image = load_image(self.dump, self.memory, module.base) if module else None
+        image = self._image(module) if module else None
         if image is None or image.machine != fmt.MACHINE_AMD64:
             return None
         entry = image.function_entry(lookup - module.base)
@@ -168,13 +169,13 @@ class StackWalker:
         offset = pc_rva - begin
         primary = True
         for _depth in range(MAX_CHAIN):
-            head = self.memory.read(image.base + unwind_rva, fmt.UNWIND_INFO_HEADER.size)
+            head = image.memory.read(image.base + unwind_rva, fmt.UNWIND_INFO_HEADER.size)
             if head is None:
                 return None
             version_flags, prolog_size, count, frame = fmt.UNWIND_INFO_HEADER.unpack(head)
             if version_flags & 7 not in (1, 2):
                 return None
-            codes = self.memory.read(image.base + unwind_rva + 4, 2 * count)
+            codes = image.memory.read(image.base + unwind_rva + 4, 2 * count)
             if codes is None:
                 return None
             # Within the prolog only the operations already done are undone.
@@ -195,7 +196,7 @@ class StackWalker:
                 if machine_frame:
                     return regs
                 return self._pop_return(regs)
-            chained = self.memory.read(image.base + unwind_rva + 4 + 2 * (count + (count & 1)),
+            chained = image.memory.read(image.base + unwind_rva + 4 + 2 * (count + (count & 1)),
                                        fmt.RUNTIME_FUNCTION.size)
             if chained is None:
                 return None
@@ -284,19 +285,28 @@ class StackWalker:
                 return {"pc": value, "sp": caller_sp}
         return None
 
+    def _image(self, module):
+        """The module's image: in the dump, else from ``images``; None without either."""
+        image = load_image(self.dump, self.memory, module.base)
+        if image is None and self.images is not None:
+            image = self.images(module)
+        return image
+
     def _code_address(self, value, after_call=False):
         """Whether ``value`` can be a return address: in a module, in executable code
         when the image is in the dump, after a call when the code bytes are."""
         module = self.modules.find(value)
         if module is None or value - module.base < 0x400:
             return False
-        image = load_image(self.dump, self.memory, module.base)
+        image = self._image(module)
         if image is not None:
             section = image.section_at(value - module.base - 1)
             if section is None or not section.executable:
                 return False
         if after_call and self.arch != "arm64":
             code = self.memory.read(value - 7, 7)
+            if code is None and image is not None:
+                code = image.memory.read(value - 7, 7)
             if code is not None and not _is_call_before(code):
                 return False
         return True

@@ -101,6 +101,31 @@ def test_frames_name_the_crashing_function_its_line_and_its_caller(dump, store, 
     assert "/%s/%s/symbols_crash.pd_" % (PDB, PDB_KEY) in store.requests
 
 
+def test_the_image_from_the_symbol_server_unwinds_the_mini_dump_exactly(dump, store, tmp_path):
+    # The mini dump holds no image: without symbols every caller is scanned; with the image's .pdata
+    # from the server every frame of the program (and the return into kernel32) is exact, as in a full dump.
+    bare = analyze_file(dump)["crashing_thread"]["frames"]
+    assert [f["trust"] for f in bare[1:]] == ["scan"] * (len(bare) - 1)
+    frames = run(dump, "srv*%s*%s" % (tmp_path / "cache", store.url))[0]["crashing_thread"]["frames"]
+    assert [(f["trust"], f["module"]) for f in frames[:6]] == [("context", EXE)] + [("cfi", EXE)] * 4 + [
+        ("cfi", "kernel32.dll")]
+    assert [f["function"] for f in frames[:3]] == ["store_value", "update_record", "main"]
+    assert frames[2]["source_line"] == 26
+
+
+def test_an_image_of_another_build_is_not_used(dump, tmp_path):
+    folder = tmp_path / "binaries"
+    folder.mkdir()
+    other = bytearray(unpacked(EXE))
+    nt = int.from_bytes(other[0x3C:0x40], "little")
+    other[nt + 8] ^= 1  # another TimeDateStamp
+    (folder / EXE).write_bytes(bytes(other))
+    (folder / PDB).write_bytes(unpacked(PDB))
+    result, path = run(dump, str(folder))
+    assert result["crashing_thread"]["frames"][0]["function"] is None
+    assert any("is another build" in p for p in path.problems)
+
+
 def test_a_warm_cache_works_offline_and_nothing_is_fetched_twice(dump, store, tmp_path):
     text = "srv*%s*%s" % (tmp_path / "cache", store.url)
     first, path = run(dump, text)
