@@ -129,7 +129,7 @@ class SymbolPath:
         base = "%s/%s/%s/" % (url.rstrip("/"), urllib.parse.quote(name), urllib.parse.quote(key))
         data = self._get(url, base + urllib.parse.quote(name))
         if data is None:
-            data = _uncab(self._get(url, base + urllib.parse.quote(name[:-1] + "_")), name)
+            data = _uncab(self._get(url, base + urllib.parse.quote(name[:-1] + "_")), name, self.problems)
         if data is None:
             pointer = self._get(url, base + "file.ptr")
             if pointer is not None:
@@ -167,15 +167,17 @@ class SymbolPath:
         return None
 
 
-def _uncab(data, name):
-    """The file inside a compressed ``name_`` (a CAB), or None."""
+def _uncab(data, name, problems):
+    """The file inside a compressed ``name_`` (a CAB), or None (with a line in ``problems`` when
+    the package that reads CABs is missing)."""
     if data is None:
         return None
     try:
         import cabarchive  # pylint: disable=import-outside-toplevel
     except ImportError:
-        raise SymbolPathError("a symbol store sent %s compressed (.%s_): reading it needs the Python package "
-                              "cabarchive on the controller" % (name, name.rsplit(".", 1)[-1][:-1])) from None
+        problems.append("a symbol store sent %s compressed (%s_): reading it needs the Python package cabarchive "
+                        "on the controller (pip install 'cabarchive>=0.2,<0.3')" % (name, name[:-1]))
+        return None
     try:
         archive = cabarchive.CabArchive(data)
     except Exception:  # pylint: disable=broad-exception-caught

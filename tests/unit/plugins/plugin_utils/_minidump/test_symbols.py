@@ -184,6 +184,17 @@ def test_a_plain_folder_and_file_ptr(dump, store, tmp_path):
     assert (tmp_path / "c" / PDB / PDB_KEY / PDB).is_file()
 
 
+def test_breakpad_symbol_files_are_read_too(dump, tmp_path):
+    # What Crashpad/Sentry users have instead of the PDB: the same function and line as text.
+    (tmp_path / EXE).write_bytes(unpacked(EXE))
+    (tmp_path / "symbols_crash.sym").write_text(
+        "MODULE windows x86_64 %s symbols_crash.pdb\nFILE 0 C:\\src\\symbols_crash.c\n"
+        "FUNC 1570 20 0 store_value\n1570 16 13 0\n1586 a 14 0\n" % PDB_KEY)
+    frame = run(dump, str(tmp_path))[0]["crashing_thread"]["frames"][0]
+    assert (frame["function"], frame["function_offset"], frame["source_file"], frame["source_line"]) == (
+        "store_value", "0x16", "C:\\src\\symbols_crash.c", 14)
+
+
 def test_symbol_path_syntax(tmp_path):
     assert parse("srv*C:\\sym*https://msdl.microsoft.com/download/symbols") == [
         ("store", ["C:\\sym", "https://msdl.microsoft.com/download/symbols"])]
@@ -207,3 +218,11 @@ def test_without_symbolic_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "symbolic", None)
     with pytest.raises(SymbolPathError, match="needs the Python package symbolic"):
         Symbolizer(SymbolPath("srv*/tmp/x*https://s"))
+
+
+def test_without_cabarchive_a_compressed_file_is_a_warning(dump, store, tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "cabarchive", None)
+    result, _path = run(dump, "srv*%s*%s" % (tmp_path / "cache", store.url))
+    assert result["crashing_thread"]["frames"][0]["function"] is None
+    assert "symbols: a symbol store sent symbols_crash.pdb compressed (symbols_crash.pd_): reading it needs the " \
+        "Python package cabarchive on the controller (pip install 'cabarchive>=0.2,<0.3')" in result["warnings"]
