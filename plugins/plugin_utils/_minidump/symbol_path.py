@@ -135,7 +135,9 @@ class SymbolPath:
             if pointer is not None:
                 text = pointer.decode("utf-8", "replace").strip()
                 target = text[5:] if text.upper().startswith("PATH:") else None
-                if target and os.path.isfile(target):
+                # Only the file asked for: a server must not make the controller read any file it names.
+                if target and os.path.basename(target.replace("\\", "/")).lower() == name.lower() \
+                        and os.path.isfile(target):
                     return target
                 self.problems.append("%s: file.ptr says %s" % (base, text))
         if data is None:

@@ -182,6 +182,14 @@ def test_a_plain_folder_and_file_ptr(dump, store, tmp_path):
         second.stop()
     assert result["crashing_thread"]["frames"][0]["source_line"] == 14
     assert (tmp_path / "c" / PDB / PDB_KEY / PDB).is_file()
+    (pointer / "file.ptr").write_text("PATH:/etc/passwd")  # not the file asked for: not read
+    second = Server(tmp_path / "server2")
+    try:
+        path = SymbolPath("srv*%s*%s" % (tmp_path / "c2", second.url), timeout=5)
+        assert path.find(PDB, PDB_KEY) is None
+    finally:
+        second.stop()
+    assert path.problems == ["%s/%s/%s/: file.ptr says PATH:/etc/passwd" % (second.url, PDB, PDB_KEY)]
 
 
 def test_breakpad_symbol_files_are_read_too(dump, tmp_path):
