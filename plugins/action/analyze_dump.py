@@ -11,6 +11,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze_file
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.errors import MinidumpError
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbol_path import SymbolPath, SymbolPathError
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbols import Symbolizer
 
 MAX_FRAMES = 1000
 SUFFIX = ".dmp"
@@ -29,11 +31,20 @@ def dump_files(path, recurse):
     return found
 
 
-def analyze_one(path, max_frames, modules):
+def symbolizer(symbol_path, timeout, max_bytes):
+    """The Symbolizer of ``symbol_path`` (else ``_NT_SYMBOL_PATH``), or None without either.
+    Raises SymbolPathError (a bad path, symbolic missing)."""
+    text = symbol_path if symbol_path is not None else os.environ.get("_NT_SYMBOL_PATH", "")
+    if not text.strip():
+        return None
+    return Symbolizer(SymbolPath(text, timeout=timeout, max_bytes=max_bytes))
+
+
+def analyze_one(path, max_frames, modules, symbols=None):
     """One entry of the ``dumps`` result: the analysis, or the reason there is none."""
     try:
-        analysis = analyze_file(path, max_frames=max_frames)
-    except MinidumpError as e:
+        analysis = analyze_file(path, max_frames=max_frames, symbolizer=symbols)
+    except (MinidumpError, SymbolPathError) as e:
         return {"path": path, "ok": False, "error": str(e)}
     except OSError as e:
         return {"path": path, "ok": False, "error": "%s: cannot read: %s" % (path, e.strerror or e)}
@@ -60,6 +71,9 @@ class ActionModule(ActionBase):
         recurse=dict(type="bool", default=False),
         max_frames=dict(type="int", default=64),
         modules=dict(type="bool", default=True),
+        symbol_path=dict(type="str"),
+        symbol_timeout=dict(type="int", default=30),
+        symbol_max_mb=dict(type="int", default=512),
     )
 
     def run(self, tmp=None, task_vars=None):
@@ -71,7 +85,14 @@ class ActionModule(ActionBase):
         path = self._loader.path_dwim(args["path"])
         if not os.path.exists(path):
             raise AnsibleActionFail("path %s does not exist on the controller" % path)
-        dumps = [analyze_one(p, args["max_frames"], args["modules"]) for p in dump_files(path, args["recurse"])]
+        if args["symbol_timeout"] < 1 or args["symbol_max_mb"] < 1:
+            raise AnsibleActionFail("symbol_timeout and symbol_max_mb must be at least 1")
+        try:
+            symbols = symbolizer(args["symbol_path"], args["symbol_timeout"], args["symbol_max_mb"] << 20)
+        except SymbolPathError as e:
+            raise AnsibleActionFail(str(e)) from None
+        dumps = [analyze_one(p, args["max_frames"], args["modules"], symbols)
+                 for p in dump_files(path, args["recurse"])]
         errors = [d for d in dumps if not d["ok"]]
         if errors:
             result.setdefault("warnings", []).append(

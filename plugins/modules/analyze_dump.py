@@ -8,17 +8,18 @@ short_description: Analyze Windows crash dumps on the controller, as WinDbg's !a
 version_added: 0.1.0
 description:
   - Reads Windows minidumps (mini or full, x86, x64 or ARM64) on the Ansible controller, in pure Python, and reports
-    what C(!analyze -v) and rust-minidump report where the dump alone allows it, without WinDbg or symbols.
+    what C(!analyze -v) and rust-minidump report where the dump alone allows it, without WinDbg; with O(symbol_path),
+    function names and source lines from the modules' PDB (or Breakpad C(.sym)) files too.
   - For each dump, the operating system and CPU, the process id and times, the exception (code, name, flags, address,
     parameters decoded; the access type and address of an access violation; the C(__fastfail) code of
     C(0xC0000409); the thrown C++ type when the dump holds it), the faulting module with its version, time stamp and
     offset, the crashing thread's registers and stack, the modules with their versions and PDB identity, the unloaded
     modules, thread and handle counts, hints, and a crash signature comparable with the one
     M(crashdump.windows.crash_events) computes from Event 1000.
-  - The stack is given as C(module!function+0xoffset) frames (an export name when the module image is in the dump, else
-    C(module+0xoffset)). Frame 0 comes from the CPU context; callers from the x64 unwind data of the module images in
-    the dump (full dumps hold them), else from frame pointers (x86, ARM64), else from scanning the stack. Each frame
-    says how it was found.
+  - The stack is given as C(module!function+0xoffset) frames (the function from the module's symbols, else an export
+    name when the module image is in the dump, else C(module+0xoffset)). Frame 0 comes from the CPU context; callers
+    from the x64 unwind data of the module images in the dump (full dumps hold them) or found along O(symbol_path),
+    else from frame pointers (x86, ARM64), else from scanning the stack. Each frame says how it was found.
   - Runs on the controller only and never uses the task's connection, so it can run in a play against Windows hosts
     (typically with C(delegate_to=localhost) or C(run_once=true)) or on localhost.
   - Dumps are memory-mapped and only the parts the analysis needs are read, so large full dumps are fast.
@@ -47,6 +48,32 @@ options:
         to keep the result small; the faulting module is reported either way.
     type: bool
     default: true
+  symbol_path:
+    description:
+      - Where symbol files are found, in WinDbg's syntax; without it the controller's C(_NT_SYMBOL_PATH) environment
+        variable, and without either no symbols are read.
+      - Elements joined by C(;). C(srv*CACHE*URL) asks the symbol server at URL (Microsoft's layout,
+        C(name.pdb/<GUID><age>/name.pdb), images at C(name.exe/<TimeDateStamp><SizeOfImage>/name.exe), compressed
+        C(name.pd_) files, C(file.ptr)) and keeps what it gets in the folder CACHE (C(srv*URL) keeps it in
+        C(~/.cache/crashdump.windows/symbols)); C(cache*DIR) caches the files of every later element in DIR; a plain
+        folder is searched for the files by name.
+      - Example C(srv*/var/cache/symbols*https://msdl.microsoft.com/download/symbols).
+      - A module whose dump record names no PDB (dumps written under Wine) is looked up by its image first, whose
+        debug directory names the PDB, as WinDbg does.
+      - Files are fetched at most once per task and never again once in a cache, so a warm cache works offline.
+        Folders the cache creates are owner-only, files too. A missing symbol file leaves the function null; a store
+        that cannot be reached is named in the analysis C(warnings).
+      - Needs the Python packages C(symbolic) (and C(cabarchive) for compressed files) on the controller; see the
+        collection's C(requirements.txt).
+    type: str
+  symbol_timeout:
+    description: Seconds one download from a symbol server may take to answer.
+    type: int
+    default: 30
+  symbol_max_mb:
+    description: The largest file, in MiB, fetched from a symbol server; larger ones are skipped with a warning.
+    type: int
+    default: 512
 attributes:
   check_mode:
     support: full
@@ -64,9 +91,10 @@ attributes:
 notes:
   - Frames after the first are a best effort. Unwind data gives exact callers; scanned frames (O(max_frames) of them at
     most) are a guess that may include stale return addresses. Mini dumps seldom hold module images, so their callers
-    are scanned. x64 epilogs and ARM64 unwind data are not interpreted.
-  - Function names come from module exports only; no symbol files (PDB) are read. The PDB name, GUID and age of each
-    module are reported so that a debugger with symbols can take over.
+    are scanned unless O(symbol_path) finds the images (a symbol server, or a folder of the binaries). x64 epilogs
+    and ARM64 unwind data are not interpreted.
+  - Without O(symbol_path) (or C(_NT_SYMBOL_PATH)) function names come from module exports only. The PDB name, GUID
+    and age of each module are reported so that a debugger with symbols can take over.
   - A full dump holds everything the process had in memory, passwords and keys included; this module reads it on the
     controller and returns only the analysis.
   - The output is described by the JSON Schema in C(plugins/plugin_utils/_minidump/schema.json) of the collection.
@@ -105,6 +133,14 @@ EXAMPLES = r"""
     path: /srv/crash_dumps/web01/netsh.exe.4660.dmp
     max_frames: 20
   delegate_to: localhost
+
+- name: Analyze with function names and source lines from the team's and Microsoft's symbol servers
+  crashdump.windows.analyze_dump:
+    path: /srv/crash_dumps
+    recurse: true
+    symbol_path: srv*/var/cache/symbols*https://symbols.example.com;srv*/var/cache/symbols*https://msdl.microsoft.com/download/symbols
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -148,7 +184,7 @@ dumps:
         schema_version:
           description: The version of the analysis format.
           type: int
-          sample: 1
+          sample: 2
         dump:
           description: Time stamp, C(MINIDUMP_TYPE) flags, kind (V(mini) or V(full)), streams, unknown streams.
           type: dict
@@ -169,11 +205,19 @@ dumps:
             address: "0x00007ff6a1b21530"
             access: {type: read, address: "0x0000000000000000"}
         faulting_module:
-          description: The module holding the exception address, with its version, time stamp and offset.
+          description:
+            - The module holding the exception address, with its version, time stamp and offset.
+            - C(function) and C(function_offset) name the function there when O(symbol_path) found the module's
+              symbols (else null).
           type: dict
-          sample: {name: ntdll.dll, version: 10.0.20348.2849, timestamp: 8f7c2a1b, offset: "0x2a1b2"}
+          sample: {name: ntdll.dll, version: 10.0.20348.2849, timestamp: 8f7c2a1b, offset: "0x2a1b2",
+                   function: RtlpHeapFree, function_offset: "0x1a"}
         crashing_thread:
-          description: Id, name, start address and time, registers, stack range and C(frames).
+          description:
+            - Id, name, start address and time, registers, stack range and C(frames).
+            - Each frame has C(index), C(trust) (how it was found), C(pc), C(sp), C(module), C(module_offset),
+              C(function), C(function_offset), C(display), and C(source_file) and C(source_line) (the faulting line
+              for frame 0, the line of the call for callers) when O(symbol_path) found the module's symbols.
           type: dict
         counts:
           description: Threads, modules, unloaded modules and handles in the dump.
@@ -198,14 +242,16 @@ dumps:
           type: list
           elements: dict
         signature:
-          description: C(image@version!module@version!0xCODE+0xOFFSET), as M(crashdump.windows.crash_events) builds it.
+          description:
+            - C(image@version!module@version!0xCODE+0xOFFSET), as M(crashdump.windows.crash_events) builds it; never
+              uses symbols, so it matches Event 1000.
           type: str
           sample: netsh.exe@10.0.20348.1!ntdll.dll@10.0.20348.2849!0xc0000005+0x2a1b2
         family:
           description: The signature without versions.
           type: str
         warnings:
-          description: Streams that could not be read and were left out.
+          description: Streams that could not be read and were left out; symbol stores that could not be asked.
           type: list
           elements: str
 """

@@ -1,6 +1,6 @@
 # Copyright: contributors to crashdump.windows
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Crash analysis of one minidump, as far as the dump alone allows (``!analyze -v`` without symbols).
+"""Crash analysis of one minidump, as ``!analyze -v`` gives it (with symbols when a Symbolizer is given).
 
 ``analyze_file(path)`` returns the analysis as a dict (see ``schema.json``).
 A stream that cannot be read is left out with a line in ``warnings``; only
@@ -71,10 +71,12 @@ def _undecorate(name):
 
 
 class _Analyzer:
-    def __init__(self, dump, path, max_frames):
+    def __init__(self, dump, path, max_frames, symbolizer):
         self.dump = dump
         self.path = path
         self.max_frames = max_frames
+        self.symbolizer = symbolizer
+        self._symbol_problems = len(symbolizer.path.problems) if symbolizer else 0
         self.warnings = []
         self.system = self._get(read_system_info, None)
         self.memory = self._get(read_memory, None)
@@ -217,6 +219,9 @@ class _Analyzer:
             return None, None
         record = FaultingModule(module.name, module.path, module.file_version, "%08x" % module.timestamp,
                                 self.addr(module.base), "0x%x" % (e.address - module.base))
+        symbol = self.symbolizer.lookup(module, e.address - module.base) if self.symbolizer else None
+        if symbol is not None:
+            record.function, record.function_offset = symbol.function, "0x%x" % symbol.offset
         return module, record
 
     def crashing_thread(self):
@@ -259,7 +264,8 @@ class _Analyzer:
         else:
             where = memory.range_at(context.sp)
             low, high = context.sp, (where.end if where else context.sp)
-        walker = StackWalker(self.dump, memory, self.modules, context.arch, low, high)
+        walker = StackWalker(self.dump, memory, self.modules, context.arch, low, high,
+                             self.symbolizer.image if self.symbolizer else None)
         try:
             frames = walker.walk(context, self.max_frames)
         except MinidumpError as e:
@@ -271,12 +277,16 @@ class _Analyzer:
         # Name a return address by the call before it: the byte before belongs to the caller.
         lookup = frame.pc if index == 0 else frame.pc - 1
         module = self.modules.find(lookup)
-        function = offset = None
-        if module is not None and self.memory is not None:
-            image = load_image(self.dump, self.memory, module.base)
-            symbol = image.symbol(lookup - module.base) if image is not None else None
+        function = offset = symbol = None
+        if module is not None and self.symbolizer is not None:
+            symbol = self.symbolizer.lookup(module, lookup - module.base)
             if symbol is not None:
-                function, offset = symbol[0], symbol[1] + (frame.pc - lookup)
+                function, offset = symbol.function, symbol.offset + (frame.pc - lookup)
+        if module is not None and function is None and self.memory is not None:
+            image = load_image(self.dump, self.memory, module.base)
+            export = image.symbol(lookup - module.base) if image is not None else None
+            if export is not None:
+                function, offset = export[0], export[1] + (frame.pc - lookup)
         if module is None:
             display = self.addr(frame.pc)
         elif function is not None:
@@ -288,7 +298,8 @@ class _Analyzer:
             module=module.name if module else None,
             module_offset="0x%x" % (frame.pc - module.base) if module else None,
             function=function, function_offset="0x%x" % offset if function is not None else None,
-            display=display)
+            display=display, source_file=symbol.source_file if symbol else None,
+            source_line=symbol.source_line if symbol else None)
 
     def module_records(self):
         records = []
@@ -346,15 +357,22 @@ class _Analyzer:
             unloaded_modules=[UnloadedModuleRecord(m.name, m.path, self.addr(m.base), m.size, "%08x" % m.timestamp)
                               for m in self.unloaded],
             hints=hints(facts), signature=signature, family=family,
-            warnings=self.dump.warnings + self.warnings)
+            warnings=self.dump.warnings + self.warnings + self._new_symbol_problems())
+
+    def _new_symbol_problems(self):
+        """What kept symbols from being found for this dump (unreachable stores, unreadable files)."""
+        if self.symbolizer is None:
+            return []
+        return ["symbols: %s" % p for p in self.symbolizer.path.problems[self._symbol_problems:]]
 
 
-def analyze(dump, path=None, max_frames=DEFAULT_MAX_FRAMES):
-    """The Analysis of an open Minidump."""
-    return _Analyzer(dump, path if path is not None else dump.name, max_frames).run()
+def analyze(dump, path=None, max_frames=DEFAULT_MAX_FRAMES, symbolizer=None):
+    """The Analysis of an open Minidump; function names and source lines from ``symbolizer``
+    (a symbols.Symbolizer) when given."""
+    return _Analyzer(dump, path if path is not None else dump.name, max_frames, symbolizer).run()
 
 
-def analyze_file(path, max_frames=DEFAULT_MAX_FRAMES):
+def analyze_file(path, max_frames=DEFAULT_MAX_FRAMES, symbolizer=None):
     """The analysis of the dump at ``path``, as a dict. Raises MinidumpError or OSError."""
     with Minidump.open(path) as dump:
-        return analyze(dump, str(path), max_frames).to_dict()
+        return analyze(dump, str(path), max_frames, symbolizer).to_dict()

@@ -182,6 +182,13 @@ PE32_DIRECTORY_COUNT_OFFSET = 92
 PE32PLUS_DIRECTORY_COUNT_OFFSET = 108
 DIRECTORY_EXPORT = 0
 DIRECTORY_EXCEPTION = 3
+DIRECTORY_DEBUG = 6
+# IMAGE_DEBUG_DIRECTORY: Characteristics, TimeDateStamp, MajorVersion,
+# MinorVersion, Type, SizeOfData, AddressOfRawData, PointerToRawData.
+PE_DEBUG_DIRECTORY = struct.Struct("<IIHHIIII")
+DEBUG_TYPE_CODEVIEW = 2
+# SizeOfImage in the optional header (PE32 and PE32+ alike).
+PE_SIZE_OF_IMAGE_OFFSET = 56
 # IMAGE_SECTION_HEADER: Name, VirtualSize, VirtualAddress, SizeOfRawData,
 # PointerToRawData, PointerToRelocations, PointerToLinenumbers,
 # NumberOfRelocations, NumberOfLinenumbers, Characteristics.

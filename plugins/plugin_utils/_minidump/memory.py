@@ -7,6 +7,12 @@ few data blocks); full dumps a Memory64List whose ranges lie back to back
 from one base RVA. Both become one index of ranges sorted by address, kept
 as three flat arrays (a full dump can have tens of thousands of ranges);
 ``read`` copies only the bytes asked for out of the mapped file.
+
+Ranges can overlap (a mini dump lists a thread's stack next to a block of
+memory around it): the index is made of non-overlapping pieces once, so a
+lookup by bisection finds every byte. Where ranges overlap, the bytes of the
+threads' stack descriptors win (they are what the thread list points at),
+then those of the range that starts first.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 
 from . import format as fmt
 from .errors import MinidumpError
+from .threads import read_threads
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,10 @@ class Memory:
     ``ranges`` is an iterable of (start, size, rva); empty ones are dropped.
     """
 
-    def __init__(self, dump, ranges, clipped=0):
+    def __init__(self, dump, ranges, clipped=0, preferred=()):
         self._dump = dump
-        kept = [r for r in ranges if r[1]]
-        if any(a[0] > b[0] for a, b in zip(kept, kept[1:])):
-            kept.sort()
+        preferred = _flatten(preferred)
+        kept = sorted(_subtract(_flatten(ranges), preferred) + preferred)
         self._starts = array("Q", [r[0] for r in kept])
         self._sizes = array("Q", [r[1] for r in kept])
         self._rvas = array("Q", [r[2] for r in kept])
@@ -85,6 +91,41 @@ class Memory:
         return None if data is None else int.from_bytes(data, "little")
 
 
+def _flatten(ranges):
+    """Sorted, non-overlapping (start, size, rva) pieces of ``ranges``; the first to start wins overlaps."""
+    out, end = [], 0
+    for start, size, rva in sorted(r for r in ranges if r[1]):
+        stop = start + size
+        if out and start < end:
+            if stop <= end:
+                continue
+            rva += end - start
+            start = end
+        out.append((start, stop - start, rva))
+        end = stop
+    return out
+
+
+def _subtract(pieces, holes):
+    """``pieces`` without the addresses of ``holes`` (both sorted and non-overlapping)."""
+    out, h = [], 0
+    for start, size, rva in pieces:
+        stop = start + size
+        while h < len(holes) and holes[h][0] + holes[h][1] <= start:
+            h += 1
+        i = h
+        while start < stop and i < len(holes) and holes[i][0] < stop:
+            hole_start, hole_stop = holes[i][0], holes[i][0] + holes[i][1]
+            if hole_start > start:
+                out.append((start, hole_start - start, rva))
+            rva += max(0, hole_stop - start)
+            start = max(start, hole_stop)
+            i += 1
+        if start < stop:
+            out.append((start, stop - start, rva))
+    return out
+
+
 def _memory_list(dump, stream):
     return list(fmt.MEMORY_DESCRIPTOR.iter_unpack(dump.counted_entries(stream, fmt.MEMORY_DESCRIPTOR.size)))
 
@@ -101,6 +142,17 @@ def _memory64_list(dump, stream):
         ranges.append((start, size, rva))
         rva = min(rva + size, dump.size)  # past the end of the file nothing is there anyway
     return ranges
+
+
+def _stacks(dump):
+    """The threads' stack descriptors as ranges (none when the thread list cannot be read:
+    the analysis reports that where it reads the threads)."""
+    try:
+        threads = read_threads(dump)
+    except MinidumpError:
+        return []
+    return [(t.stack_start, min(t.stack_size, max(0, dump.size - t.stack_rva), (1 << 64) - t.stack_start),
+             t.stack_rva) for t in threads or [] if t.stack_size and t.stack_rva]
 
 
 def read_memory(dump):
@@ -124,5 +176,5 @@ def read_memory(dump):
             available = min(available, (1 << 64) - start)
             if available:
                 kept.append((start, available, rva))
-        return Memory(dump, kept, clipped)
+        return Memory(dump, kept, clipped, _stacks(dump))
     return dump.cached("memory", build)

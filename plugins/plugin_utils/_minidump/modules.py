@@ -98,7 +98,11 @@ class ModuleList:
 
 
 def _codeview(dump, size, rva, path):
-    raw = dump.location(size, rva, "CodeView record of %s" % path)
+    return parse_codeview(dump.location(size, rva, "CodeView record of %s" % path))
+
+
+def parse_codeview(raw):
+    """The CodeView record (RSDS or NB10) in ``raw`` bytes, or None."""
     if raw is None or len(raw) < 4:
         return None
     if raw[:4] == fmt.CV_RSDS and len(raw) >= fmt.CV_RSDS_HEAD.size:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -128,6 +128,8 @@ class FaultingModule:
     timestamp: str
     base: str
     offset: str
+    function: str | None = None  # from the module's symbols (symbol_path)
+    function_offset: str | None = None
 
 
 @dataclass
@@ -138,9 +140,11 @@ class FrameRecord:
     sp: str
     module: str | None
     module_offset: str | None
-    function: str | None  # an export of the module, when its image is in the dump
+    function: str | None  # from the module's symbols, else an export when its image is in the dump
     function_offset: str | None
     display: str  # module!function+0xoff, module+0xoff or the bare address
+    source_file: str | None = None  # from the module's symbols (symbol_path)
+    source_line: int | None = None
 
 
 @dataclass

@@ -6,15 +6,20 @@ Each frame says how it was found (``trust``):
 
 * ``context``: frame 0, from the CPU context (exact);
 * ``cfi``: x64 unwind data (``.pdata`` / UNWIND_INFO) of the module image
-  inside the dump, applied as Windows' RtlVirtualUnwind does (full dumps hold
-  the images; most mini dumps do not);
+  inside the dump (full dumps hold the images; most mini dumps do not) or
+  found along the symbol path, applied as Windows' RtlVirtualUnwind does;
 * ``frame_pointer``: the EBP chain (x86) or the frame record chain (ARM64);
 * ``scan``: the first word further up the stack that points into a module's
   code (after a call instruction, when the code bytes are in the dump); a
   guess that can name a stale return address.
 
-The walk stops at the stack's end, when the stack pointer does not grow,
-at an address in no module, or after ``max_frames``.
+When frame 0 is in no module (a call or jump to data), its caller is the
+return address on top of the stack, tried before anything else. The walk
+stops at the stack's end, when the stack pointer does not grow, at a return
+address of 0 or in no module, where a frame-pointer chain ends (a saved
+frame pointer or return address of 0 marks the outermost frame, as
+RtlUserThreadStart leaves it: what lies above is stale), or after
+``max_frames``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ DEFAULT_MAX_FRAMES = 64
 # Words looked at by one stack scan, and nested UNWIND_INFO chains followed.
 SCAN_WORDS = 512
 MAX_CHAIN = 32
+# What the frame-pointer walk gives at the outermost frame.
+_CHAIN_END = object()
 
 
 @dataclass
@@ -63,8 +70,9 @@ def _is_call_before(code):
 class StackWalker:
     """Walks one thread's stack through ``memory`` (a Memory) and ``modules`` (a ModuleList)."""
 
-    def __init__(self, dump, memory, modules, arch, stack_low, stack_high):
+    def __init__(self, dump, memory, modules, arch, stack_low, stack_high, images=None):
         self.dump = dump
+        self.images = images  # module -> pe.Image from elsewhere (the symbol path), for images not in the dump
         self.memory = memory
         self.modules = modules
         self.arch = arch
@@ -78,7 +86,7 @@ class StackWalker:
         frames = [Frame("context", context.pc, context.sp)]
         while len(frames) < max_frames:
             first = len(frames) == 1
-            caller = self._caller(regs, first)
+            caller = self._caller(regs, first, frames[-1].trust == "frame_pointer")
             if caller is None:
                 break
             trust, regs = caller
@@ -96,17 +104,34 @@ class StackWalker:
     def _sp(self, regs):
         return regs.get({"x64": "rsp", "x86": "esp", "arm64": "sp"}[self.arch])
 
-    def _caller(self, regs, first):
+    def _caller(self, regs, first, chained=False):
+        if first and self.arch != "arm64" and self.modules.find(self._pc(regs) or 0) is None:
+            found = self._return_on_top(regs)
+            if found is not None:
+                return "scan", found
         if self.arch == "x64":
             found = self._cfi(regs, first)
             if found is not None:
                 return "cfi", found
         else:
-            found = self._frame_pointer(regs)
+            found = self._frame_pointer(regs, chained)
+            if found is _CHAIN_END:
+                return None
             if found is not None:
                 return "frame_pointer", found
         found = self._scan(regs)
         return None if found is None else ("scan", found)
+
+    def _return_on_top(self, regs):
+        """The caller of a frame that has pushed nothing: its return address is at the stack pointer."""
+        sp = self._sp(regs)
+        ret = None if sp is None else self.memory.read_unsigned(sp, self.width)
+        if ret is None or not self._code_address(ret, after_call=True):
+            return None
+        regs = dict(regs)
+        regs[{"x64": "rip", "x86": "eip"}[self.arch]] = ret
+        regs[{"x64": "rsp", "x86": "esp"}[self.arch]] = sp + self.width
+        return regs
 
     # -- x64 unwind data -----------------------------------------------------
 
@@ -117,7 +142,7 @@ class StackWalker:
         # A return address can be just past its function's end: look up the call.
         lookup = pc if first else pc - 1
         module = self.modules.find(lookup)
-        image = load_image(self.dump, self.memory, module.base) if module else None
+        image = self._image(module) if module else None
         if image is None or image.machine != fmt.MACHINE_AMD64:
             return None
         entry = image.function_entry(lookup - module.base)
@@ -144,13 +169,13 @@ class StackWalker:
         offset = pc_rva - begin
         primary = True
         for _depth in range(MAX_CHAIN):
-            head = self.memory.read(image.base + unwind_rva, fmt.UNWIND_INFO_HEADER.size)
+            head = image.memory.read(image.base + unwind_rva, fmt.UNWIND_INFO_HEADER.size)
             if head is None:
                 return None
             version_flags, prolog_size, count, frame = fmt.UNWIND_INFO_HEADER.unpack(head)
             if version_flags & 7 not in (1, 2):
                 return None
-            codes = self.memory.read(image.base + unwind_rva + 4, 2 * count)
+            codes = image.memory.read(image.base + unwind_rva + 4, 2 * count)
             if codes is None:
                 return None
             # Within the prolog only the operations already done are undone.
@@ -171,7 +196,7 @@ class StackWalker:
                 if machine_frame:
                     return regs
                 return self._pop_return(regs)
-            chained = self.memory.read(image.base + unwind_rva + 4 + 2 * (count + (count & 1)),
+            chained = image.memory.read(image.base + unwind_rva + 4 + 2 * (count + (count & 1)),
                                        fmt.RUNTIME_FUNCTION.size)
             if chained is None:
                 return None
@@ -218,13 +243,19 @@ class StackWalker:
 
     # -- frame pointers (x86, ARM64) -----------------------------------------
 
-    def _frame_pointer(self, regs):
+    def _frame_pointer(self, regs, chained):
+        """The caller by the frame pointer; _CHAIN_END past the outermost frame of a chain
+        (``chained``: the current frame came from the chain, so its frame pointer is a saved one)."""
         fp_name = "ebp" if self.arch == "x86" else "fp"
         fp = regs.get(fp_name)
+        if fp == 0 and chained:
+            return _CHAIN_END
         if fp is None or not self.stack_low <= fp < self.stack_high or fp < (self._sp(regs) or 0):
             return None
         saved_fp = self.memory.read_unsigned(fp, self.width)
         ret = self.memory.read_unsigned(fp + self.width, self.width)
+        if ret == 0:
+            return _CHAIN_END
         if saved_fp is None or ret is None or not self._code_address(ret):
             return None
         if self.arch == "x86":
@@ -254,19 +285,28 @@ class StackWalker:
                 return {"pc": value, "sp": caller_sp}
         return None
 
+    def _image(self, module):
+        """The module's image: in the dump, else from ``images``; None without either."""
+        image = load_image(self.dump, self.memory, module.base)
+        if image is None and self.images is not None:
+            image = self.images(module)
+        return image
+
     def _code_address(self, value, after_call=False):
         """Whether ``value`` can be a return address: in a module, in executable code
         when the image is in the dump, after a call when the code bytes are."""
         module = self.modules.find(value)
         if module is None or value - module.base < 0x400:
             return False
-        image = load_image(self.dump, self.memory, module.base)
+        image = self._image(module)
         if image is not None:
             section = image.section_at(value - module.base - 1)
             if section is None or not section.executable:
                 return False
         if after_call and self.arch != "arm64":
             code = self.memory.read(value - 7, 7)
+            if code is None and image is not None:
+                code = image.memory.read(value - 7, 7)
             if code is not None and not _is_call_before(code):
                 return False
         return True

@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[4]
 FIXTURES = REPO / "tests" / "fixtures" / "dumps"
+SYMBOLS = REPO / "tests" / "fixtures" / "symbols"
 
 PLAY = """
 - hosts: winbox
@@ -43,10 +44,21 @@ PLAY = """
         max_frames: 5000
       register: frames
       ignore_errors: true
+    - name: Symbols from a folder of binaries and PDBs
+      crashdump.windows.analyze_dump:
+        path: symbols_crash.dmp
+        symbol_path: binaries
+      register: symbols
+    - name: A symbol path that is not WinDbg's syntax
+      crashdump.windows.analyze_dump:
+        path: dumps
+        symbol_path: "foo*bar"
+      register: bad_symbols
+      ignore_errors: true
     - name: Keep the results
       ansible.builtin.copy:
-        content: "{{ {'folder': folder, 'recursed': recursed, 'one': one, 'missing': missing, 'frames': frames}
-          | to_json }}"
+        content: "{{ {'folder': folder, 'recursed': recursed, 'one': one, 'missing': missing, 'frames': frames,
+          'symbols': symbols, 'bad_symbols': bad_symbols} | to_json }}"
         dest: results.json
         mode: "0600"
       delegate_to: localhost
@@ -82,6 +94,10 @@ def results(tmp_path_factory):
     unpack("cxx_throw.mini.dmp.gz", dumps / "web01" / "cxx.dmp")
     (dumps / "c_junk.dmp").write_bytes(b"PK\x03\x04 not a dump")
     (dumps / "notes.txt").write_text("not looked at")
+    (root / "binaries").mkdir()
+    for name in ("symbols_crash.exe", "symbols_crash.pdb"):
+        unpack(SYMBOLS / (name + ".gz"), root / "binaries" / name)
+    unpack(SYMBOLS / "symbols_crash.mini.dmp.gz", root / "symbols_crash.dmp")
     (root / "play.yml").write_text(PLAY)
     (root / "inventory.yml").write_text(INVENTORY)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".ansible" / "collections"),
@@ -128,3 +144,11 @@ def test_bad_arguments_fail_the_task(results):
     assert res["missing"]["failed"] and res["missing"]["msg"] == (
         "path %s does not exist on the controller" % (root / "nowhere"))
     assert res["frames"]["failed"] and res["frames"]["msg"] == "max_frames must be between 1 and 1000, got 5000"
+
+
+def test_symbol_path(results):
+    res, _root = results
+    frame = res["symbols"]["dumps"][0]["analysis"]["crashing_thread"]["frames"][0]
+    assert (frame["function"], frame["source_line"]) == ("store_value", 14)
+    assert res["bad_symbols"]["failed"] and res["bad_symbols"]["msg"] == (
+        "symbol path element 'foo*bar': expected srv*..., cache*DIR or a folder")

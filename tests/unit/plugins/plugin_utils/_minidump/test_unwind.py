@@ -236,3 +236,59 @@ def test_arm64_frame_records():
 ])
 def test_call_detection(code, expected):
     assert _is_call_before(code) is expected
+
+
+def x86_dump(eip, esp, ebp, words, ranges=None):
+    """An x86 dump of a.exe (calls end at 0x401050 and 0x401080) whose stack at 0x12F000 holds ``words``
+    (offset -> 32-bit value); ``ranges`` replaces the MemoryList."""
+    b = synth.Builder()
+    code = bytearray(b"\xcc" * 0x100)
+    code[0x50 - 5:0x50] = b"\xe8\0\0\0\0"
+    code[0x80 - 2:0x80] = b"\xff\xd0"  # call eax
+    stack_data = bytearray(0x100)
+    for offset, value in words.items():
+        struct.pack_into("<I", stack_data, offset, value)
+    b.stream(fmt.SYSTEM_INFO, synth.system_info(arch=0))
+    b.stream(fmt.MODULE_LIST, synth.module_list(b, [{"base": 0x400000, "size": 0x2000, "path": "a.exe"}]))
+    ctx = synth.x86_context(eip=eip, esp=esp, ebp=ebp)
+    ctx_rva = b.blob(ctx)
+    memory = synth.memory_list(b, ranges or [(0x12F000, bytes(stack_data)), (0x401000, bytes(code))])
+    stack_rva = next(rva for start, _size, rva in struct.iter_unpack("<QII", memory[4:]) if start == 0x12F000)
+    b.stream(fmt.THREAD_LIST, synth.thread_list([(1, 0x12F000, 0x100, stack_rva, ctx_rva, len(ctx))]))
+    b.stream(fmt.EXCEPTION, synth.exception_stream(1, 0xC0000005, eip, [0, 0], ctx_rva, len(ctx)))
+    b.stream(fmt.MEMORY_LIST, memory)
+    return Minidump(b.build())
+
+
+STALE = {0xE0: 0x401050}  # a return address left over from an earlier call: a scan would take it
+
+
+@pytest.mark.parametrize("outermost", [
+    {0x40: 0x12F0C0, 0x44: 0x401050, 0xC0: 0, 0xC4: 0x401080},           # saved frame pointer 0
+    {0x40: 0x12F0C0, 0x44: 0x401050, 0xC0: 0x12F0D0, 0xC4: 0x401080, 0xD0: 0x12F0F0, 0xD4: 0},  # return 0
+])
+def test_x86_walk_ends_with_the_frame_pointer_chain(outermost):
+    frames = analyze(x86_dump(0x401010, 0x12F020, 0x12F040, {**outermost, **STALE})).crashing_thread.frames
+    assert [(f.trust, f.pc) for f in frames] == [
+        ("context", "0x00401010"), ("frame_pointer", "0x00401050"), ("frame_pointer", "0x00401080")]
+
+
+def test_x86_frame_0_in_no_module_returns_to_the_address_on_top_of_the_stack():
+    # A call through a bad pointer: EIP in data, the caller's return address at [esp], EBP still the caller's.
+    words = {0x20: 0x401080, 0x40: 0, 0x44: 0x401050}
+    frames = analyze(x86_dump(0x900000, 0x12F020, 0x12F040, words)).crashing_thread.frames
+    assert [(f.trust, f.pc) for f in frames] == [
+        ("context", "0x00900000"), ("scan", "0x00401080"), ("frame_pointer", "0x00401050")]
+
+
+def test_overlapping_ranges_read_whole_and_the_stack_descriptor_wins():
+    # The stack (listed by the thread) lies inside a larger block of other bytes: bytes past the
+    # stack's end come from the block, the stack's own bytes from the stack's copy.
+    stack_data = bytearray(0x100)
+    struct.pack_into("<II", stack_data, 0x40, 0, 0x401050)
+    block = b"\xaa" * 0x300
+    dump = x86_dump(0x401010, 0x12F020, 0x12F040, {}, ranges=[(0x12EF00, block), (0x12F000, bytes(stack_data))])
+    memory = read_memory(dump)
+    assert memory.read(0x12F0F0, 0x20) == bytes(0x10) + b"\xaa" * 0x10
+    assert memory.read_unsigned(0x12F044, 4) == 0x401050
+    assert [(r.start, r.size) for r in memory] == [(0x12EF00, 0x100), (0x12F000, 0x100), (0x12F100, 0x100)]
