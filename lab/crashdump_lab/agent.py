@@ -198,14 +198,34 @@ def _file_list(host, a):
         info = files.entry(child)
         leaf = winpath.name(child)
         if info["type"] == "file" and match.match(leaf):
-            listed.append({"name": leaf, "path": winpath.join(path, leaf), "size": info["size"],
-                           "mtime": info["mtime"], "ctime": info["ctime"],
-                           "sha256": info["sha256"] if want_hash else None})
+            listed.append(dict({"name": leaf, "path": winpath.join(path, leaf), "size": info["size"],
+                                "mtime": info["mtime"], "ctime": info["ctime"]},
+                               **_hash_fields(files, child, info, want_hash)))
     return {"exists": True, "files": listed}
+
+
+def _hash_fields(files, path, info, want_hash):
+    """sha256, error, locked of one listed file: a file the agent cannot open is reported, not fatal."""
+    if not want_hash:
+        return {"sha256": None, "error": None, "locked": False}
+    try:
+        files.read_file(path, 0, 0)
+    except errors.WinError as e:
+        return {"sha256": None, "error": e.message, "locked": e.hresult == errors.sharing_violation("").hresult}
+    return {"sha256": info["sha256"], "error": None, "locked": False}
+
+
+READ_ONLY_REFUSAL = ("the file is read-only (its attribute was left set): clear the attribute to let it be "
+                     "removed")
 
 
 def _file_remove(host, a):
     path = a.existing_path()
+    entry = host.files.entry(path) if path else None
+    # The agent reads the attribute before File.Delete (which would refuse with "Access denied") and never clears
+    # it: a read-only dump is someone's wish to keep it.
+    if entry is not None and entry.get("readonly"):
+        raise errors.WinError(READ_ONLY_REFUSAL, "System.UnauthorizedAccessException", 0x80070005)
     return {"removed": host.files.remove_file(path) if path else False}
 
 
@@ -410,9 +430,9 @@ def _file_find(host, a):
                 continue
             if since is not None and clock.parse(info["mtime"]) < since:
                 continue
-            folder["files"].append({"name": leaf, "path": winpath.join(files.real(path), leaf), "size": info["size"],
-                                    "mtime": info["mtime"], "ctime": info["ctime"],
-                                    "sha256": info["sha256"] if want_hash else None, "error": None})
+            folder["files"].append(dict({"name": leaf, "path": winpath.join(files.real(path), leaf),
+                                         "size": info["size"], "mtime": info["mtime"], "ctime": info["ctime"]},
+                                        **_hash_fields(files, child, info, want_hash)))
     return {"profiles": profiles, "sources": sources, "folders": folders}
 
 

@@ -213,4 +213,7 @@ def _chunk(lab, path, offset, size):
         raise TransferError("fetch_file %s: the file does not exist" % path)
     if entry["type"] == "directory":
         return None
-    return files.read_file(_host_path(lab, path), offset, size)
+    try:
+        return files.read_file(_host_path(lab, path), offset, size)
+    except errors.WinError as e:  # a file still being written: its writer shares nothing
+        raise TransferError("fetch_file %s: %s" % (path, e.message)) from e

@@ -900,6 +900,35 @@ function Get-FileSha256 {
     }
 }
 
+# A file another process holds open without sharing read (WerFault while it
+# writes a dump): CreateFile fails with ERROR_SHARING_VIOLATION (32) or
+# ERROR_LOCK_VIOLATION (33), which .NET raises as an IOException with
+# HRESULT 0x80070020 or 0x80070021.
+function Test-IsLockedError {
+    param($Exception)
+    $code = [long]$Exception.HResult
+    return ($code -eq -2147024864 -or $code -eq -2147024863)
+}
+
+# sha256, error and locked of one listed file: one file that cannot be read
+# is reported with the file, not as a failed operation.
+function Add-FileHash {
+    param([System.Collections.IDictionary]$Entry, [string]$Path, [bool]$WithHash)
+    $Entry['sha256'] = $null
+    $Entry['error'] = $null
+    $Entry['locked'] = $false
+    if (-not $WithHash) { return }
+    try { $Entry['sha256'] = Get-FileSha256 $Path }
+    catch {
+        $ex = $_.Exception
+        if ($ex -is [System.Management.Automation.MethodInvocationException] -and $null -ne $ex.InnerException) {
+            $ex = $ex.InnerException
+        }
+        $Entry['error'] = [string]$ex.Message
+        $Entry['locked'] = (Test-IsLockedError $ex)
+    }
+}
+
 function Invoke-FileList {
     param($Op, $Data)
     $path = Get-RequiredString $Op 'path'
@@ -923,16 +952,15 @@ function Invoke-FileList {
     $dir = New-Object System.IO.DirectoryInfo -ArgumentList $path
     foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
         if (-not $matcher.IsMatch($file.Name)) { continue }
-        $hash = $null
-        if ($withHash) { $hash = Get-FileSha256 $file.FullName }
-        $files.Add([ordered]@{
-                name   = $file.Name
-                path   = $file.FullName
-                size   = $file.Length
-                mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
-                ctime  = (Format-IsoTime $file.CreationTimeUtc)
-                sha256 = $hash
-            })
+        $entry = [ordered]@{
+            name  = $file.Name
+            path  = $file.FullName
+            size  = $file.Length
+            mtime = (Format-IsoTime $file.LastWriteTimeUtc)
+            ctime = (Format-IsoTime $file.CreationTimeUtc)
+        }
+        Add-FileHash $entry $file.FullName $withHash
+        $files.Add($entry)
     }
 }
 
@@ -941,6 +969,13 @@ function Invoke-FileRemove {
     $path = Get-RequiredString $Op 'path'
     $Data['removed'] = $false
     if ([System.IO.File]::Exists($path)) {
+        # File.Delete throws UnauthorizedAccessException for a read-only file.
+        # The attribute is someone's wish to keep the file: it is reported,
+        # never cleared (docs/docsite/rst/agent_protocol.rst).
+        $attributes = [System.IO.File]::GetAttributes($path)
+        if (($attributes -band [System.IO.FileAttributes]::ReadOnly) -ne 0) {
+            throw (New-AgentException 'System.UnauthorizedAccessException' "the file is read-only (its attribute was left set): clear the attribute to let it be removed")
+        }
         [System.IO.File]::Delete($path)
         $Data['removed'] = $true
     }
@@ -1490,22 +1525,16 @@ function Invoke-FileFind {
                 foreach ($matcher in $matchers) { if ($matcher.IsMatch($file.Name)) { $matched = $true } }
                 if (-not $matched) { continue }
                 if ($null -ne $sinceUtc -and $file.LastWriteTimeUtc -lt $sinceUtc) { continue }
-                $hash = $null
-                $hashError = $null
-                # A dump WER is still writing may be locked: reported, not fatal.
-                if ($withHash) {
-                    try { $hash = Get-FileSha256 $file.FullName }
-                    catch { $hashError = [string]$_.Exception.Message }
+                $entry = [ordered]@{
+                    name  = $file.Name
+                    path  = $file.FullName
+                    size  = $file.Length
+                    mtime = (Format-IsoTime $file.LastWriteTimeUtc)
+                    ctime = (Format-IsoTime $file.CreationTimeUtc)
                 }
-                $folder['files'].Add([ordered]@{
-                        name   = $file.Name
-                        path   = $file.FullName
-                        size   = $file.Length
-                        mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
-                        ctime  = (Format-IsoTime $file.CreationTimeUtc)
-                        sha256 = $hash
-                        error  = $hashError
-                    })
+                # A dump WER is still writing is locked: reported, not fatal.
+                Add-FileHash $entry $file.FullName $withHash
+                $folder['files'].Add($entry)
             }
         }
         catch {
