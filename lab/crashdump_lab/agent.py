@@ -293,7 +293,10 @@ def _process_list(host, a):
     listed = []
     for proc in host.state["processes"]:
         if not wanted or proc["name"].casefold() in wanted:
-            listed.append(dict(processes.public(proc), account=_owner_name(host.state, proc["account"])))
+            if processes.is_protected(proc):  # the agent runs as an administrator, not SYSTEM
+                listed.append(dict(processes.public(proc), account=None, path=None))
+            else:
+                listed.append(dict(processes.public(proc), account=_owner_name(host.state, proc["account"])))
     return {"processes": listed}
 
 
@@ -549,7 +552,7 @@ def _image_files(host, a):
                              "start_mode": svc["start_mode"], "status": svc["status"], "pid": svc["pid"],
                              "path": binary})
     for proc in state["processes"]:
-        if proc["name"].casefold() == name.casefold() and proc.get("path"):
+        if proc["name"].casefold() == name.casefold() and proc.get("path") and not processes.is_protected(proc):
             add(proc["path"], "process:%d" % proc["pid"])
     for path in given:
         add(accounts.expand(path, state["env"]), "given")
@@ -631,7 +634,7 @@ def _folder_probe(host, a):
         probes.append(_probe_account(host, key, name, [], folder, kind))
     owners = {}
     for proc in state["processes"]:
-        if proc["name"].casefold() in images:
+        if proc["name"].casefold() in images and not processes.is_protected(proc):  # GetOwnerSid fails
             owners.setdefault(proc["account"], []).append(proc["pid"])
     for key, pids in owners.items():
         probes.append(_probe_account(host, accounts.resolve(state, key), None, pids, folder, kind))
