@@ -113,13 +113,20 @@ class _Args:
     def view(self):
         return self.get("view", int, 64)
 
+    def qualified(self, name):
+        """A path field, refused unless fully qualified (drive or UNC): GetFullPath would resolve anything else
+        against the agent's current directory (lab/crashdump_lab/winpath.py), so the agent refuses it."""
+        value = self.get(name, str)
+        if winpath.kind(value) not in ("drive", "unc"):
+            raise errors.invalid_argument("field '%s' must be a fully qualified path, not '%s'" % (name, value))
+        return value
+
     def existing_path(self):
         """The normalised path, or None where Windows' Exists() would say false for any reason."""
+        value = self.qualified("path")
         try:
-            return winpath.norm(self.get("path", str))
+            return winpath.norm(value)
         except errors.WinError:
-            if not isinstance(self._op.get("path"), str):
-                raise
             return None
 
 
@@ -152,7 +159,7 @@ def _path_stat(host, a):
 
 
 def _dir_ensure(host, a):
-    path = winpath.norm(a.get("path", str))
+    path = winpath.norm(a.qualified("path"))
     wanted = a.get("sddl", str, required=False)
     if wanted is not None:
         try:
@@ -215,8 +222,7 @@ def _hash_fields(files, path, info, want_hash):
     return {"sha256": info["sha256"], "error": None, "locked": False}
 
 
-READ_ONLY_REFUSAL = ("the file is read-only (its attribute was left set): clear the attribute to let it be "
-                     "removed")
+READ_ONLY_REFUSAL = "the file is read-only: it was left in place"
 
 
 def _file_remove(host, a):
@@ -465,8 +471,8 @@ def _temp_dir(host, a):
 
 
 def _file_compress(host, a):
-    path = winpath.norm(a.get("path", str))
-    dest = winpath.norm(a.get("dest", str))
+    path = winpath.norm(a.qualified("path"))
+    dest = winpath.norm(a.qualified("dest"))
     if winpath.fold(path) == winpath.fold(dest):
         raise errors.invalid_argument("fields 'path' and 'dest' name the same file")
     files = host.files
@@ -590,6 +596,8 @@ def _probe_account(host, key, name, pids, folder, kind):
                                 "error": None})
         if stat["exists"]:
             break
+    if winpath.kind(path) != "drive":  # a share's free space is not the agent's to read (Get-VolumeFacts)
+        return entry
     volume = state.get("volumes", {}).get(path[:2].upper())
     entry["volume"] = {"root": path[:3], "exists": volume is not None, "ready": volume is not None,
                        "free_bytes": volume and volume["free_bytes"], "total_bytes": volume and volume["total_bytes"],

@@ -10,7 +10,7 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
@@ -73,8 +73,9 @@ class ActionModule(WindowsAgentAction):
         if args["min_free_space"] < 0:
             raise ModuleFailure("min_free_space must not be negative")
         for folder in args["extra_folders"]:
-            if not (len(folder) > 2 and folder[1:3] == ":\\") and not folder.startswith(("\\\\", "%")):
-                raise ModuleFailure("extra_folders: %r is not an absolute Windows path" % folder)
+            problem = _winpath.path_problem(folder, variables=True)
+            if problem:
+                raise ModuleFailure("extra_folders: %r %s" % (folder, problem))
         host = self.task_vars.get("inventory_hostname") or self._play_context.remote_addr
         try:
             args["host_folder"] = _harvest.host_folder(args["dest"], host)

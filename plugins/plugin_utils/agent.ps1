@@ -60,6 +60,20 @@ function Get-RequiredString {
     return $value
 }
 
+# C:\dir or \\server\share\dir: .NET resolves dir, C:dir and \dir against the
+# current directory ("File path formats on Windows systems").
+function Get-RequiredPath {
+    param($Object, [string]$Name)
+    $value = Get-RequiredString $Object $Name
+    $text = $value.Replace('/', '\')
+    if ($text.StartsWith('\\?\UNC\', [System.StringComparison]::OrdinalIgnoreCase)) { $text = '\\' + $text.Substring(8) }
+    elseif ($text.StartsWith('\\?\')) { $text = $text.Substring(4) }
+    if (-not ($text -match '^(?:[A-Za-z]:\\|\\\\[^\\.?][^\\]*\\[^\\]+)')) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be a fully qualified path, not '" + $value + "'"))
+    }
+    return $value
+}
+
 function Get-OptionalBool {
     param($Object, [string]$Name, [bool]$Default)
     $value = Get-Field $Object $Name
@@ -668,7 +682,7 @@ function Get-ComparableSddl {
 
 function Invoke-PathStat {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['exists'] = $false
     $Data['type'] = $null
     $Data['size'] = $null
@@ -780,7 +794,7 @@ function Enable-OwnerPrivileges {
 
 function Invoke-DirEnsure {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $sddl = Get-Field $Op 'sddl'
     if ($null -ne $sddl -and -not ($sddl -is [string])) {
         throw (New-AgentException 'System.ArgumentException' "field 'sddl' must be a string or null")
@@ -855,7 +869,7 @@ function Invoke-DirEnsure {
 
 function Invoke-DirRemove {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['removed'] = $false
     $Data['reason'] = $null
     if (-not [System.IO.Directory]::Exists($path)) {
@@ -900,18 +914,15 @@ function Get-FileSha256 {
     }
 }
 
-# A file another process holds open without sharing read (WerFault while it
-# writes a dump): CreateFile fails with ERROR_SHARING_VIOLATION (32) or
-# ERROR_LOCK_VIOLATION (33), which .NET raises as an IOException with
-# HRESULT 0x80070020 or 0x80070021.
+# ERROR_SHARING_VIOLATION or ERROR_LOCK_VIOLATION: open elsewhere without
+# read sharing (WerFault writing a dump).
 function Test-IsLockedError {
     param($Exception)
     $code = [long]$Exception.HResult
     return ($code -eq -2147024864 -or $code -eq -2147024863)
 }
 
-# sha256, error and locked of one listed file: one file that cannot be read
-# is reported with the file, not as a failed operation.
+# A file that cannot be read is reported with the file, not as a failure.
 function Add-FileHash {
     param([System.Collections.IDictionary]$Entry, [string]$Path, [bool]$WithHash)
     $Entry['sha256'] = $null
@@ -931,7 +942,7 @@ function Add-FileHash {
 
 function Invoke-FileList {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $pattern = Get-Field $Op 'pattern' '*'
     if (-not ($pattern -is [string])) {
         throw (New-AgentException 'System.ArgumentException' "field 'pattern' must be a string")
@@ -966,15 +977,13 @@ function Invoke-FileList {
 
 function Invoke-FileRemove {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['removed'] = $false
     if ([System.IO.File]::Exists($path)) {
-        # File.Delete throws UnauthorizedAccessException for a read-only file.
-        # The attribute is someone's wish to keep the file: it is reported,
-        # never cleared (docs/docsite/rst/agent_protocol.rst).
+        # File.Delete refuses a read-only file; the attribute is never cleared.
         $attributes = [System.IO.File]::GetAttributes($path)
         if (($attributes -band [System.IO.FileAttributes]::ReadOnly) -ne 0) {
-            throw (New-AgentException 'System.UnauthorizedAccessException' "the file is read-only (its attribute was left set): clear the attribute to let it be removed")
+            throw (New-AgentException 'System.UnauthorizedAccessException' 'the file is read-only: it was left in place')
         }
         [System.IO.File]::Delete($path)
         $Data['removed'] = $true
@@ -1594,8 +1603,8 @@ function Invoke-TempDir {
 # deleted when anything fails.
 function Invoke-FileCompress {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
-    $dest = Get-RequiredString $Op 'dest'
+    $path = Get-RequiredPath $Op 'path'
+    $dest = Get-RequiredPath $Op 'dest'
     if ([System.IO.Path]::GetFullPath($path) -eq [System.IO.Path]::GetFullPath($dest)) {
         throw (New-AgentException 'System.ArgumentException' "fields 'path' and 'dest' name the same file")
     }
