@@ -122,6 +122,9 @@ class ActionModule(WindowsAgentAction):
             if args["create_folder"] and has_vars:
                 raise ModuleFailure("create_folder needs a literal path; %r depends on environment variables"
                                     % folder)
+            if args["create_folder"] and folder.startswith("\\\\"):
+                raise ModuleFailure("create_folder is for local folders; create %s on the share yourself, writable by "
+                                    "every account whose process may crash" % folder)
             if args["create_folder"] is None:
                 args["create_folder"] = not has_vars and not folder.startswith("\\\\")
         if args["create_folder"] and folder is None:

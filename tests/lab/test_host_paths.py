@@ -21,7 +21,9 @@ def test_relative_host_paths_are_refused_before_anything_is_sent(lab):
              ("local_dumps", {"exe": "netsh.exe", "dump_folder": "\\WER"}, "relative to the root of the current"),
              ("preflight", {"exe": "netsh.exe", "dump_folder": "dumps"}, "is relative: Windows would resolve"),
              ("fetch_dumps", {"exe": "netsh.exe", "dest": "/tmp/x", "extra_folders": ["D:dumps"]},
-              "is drive-relative")]
+              "is drive-relative"),
+             ("local_dumps", {"exe": "netsh.exe", "dump_folder": "\\\\files\\dumps", "create_folder": True},
+              "create \\\\files\\dumps on the share yourself")]
     for module, args, reason in tasks:
         rc, result = one(lab, "- crashdump.windows.%s: %s" % (module, json.dumps(args)))
         assert rc != 0 and reason in result["msg"], result
