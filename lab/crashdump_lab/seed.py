@@ -115,7 +115,7 @@ def _files(lab, entries):
         if flags and set(entry) <= set(_FILE_FLAGS) and current is not None and current["type"] == "file":
             current.update(flags)
             continue
-        is_dir = entry.get("type", "file" if {"content", "content_base64", "size"} & set(entry) else
+        is_dir = entry.get("type", "file" if {"content", "content_base64", "size", *_FILE_FLAGS} & set(entry) else
                            "directory") == "directory"
         fs.make_dirs(path if is_dir else winpath.parent(path), "BA")
         if is_dir:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from crashdump_lab import errors, execute_batch, open_host, seed_host
+from crashdump_lab.seed import apply_overlay
 from crashdump_lab.transport import TransferError, Transport
 
 HOST = "lab-locks"
@@ -46,9 +47,11 @@ def test_a_locked_file_cannot_be_read_or_deleted_and_a_read_only_one_not_deleted
         Transport(host, HOST).fetch_chunk(LOCKED, 0)
     seed_host_flags = {"files": {LOCKED: {"locked": False}}}
     with open_host(host, HOST) as lab:
-        from crashdump_lab.seed import apply_overlay
         apply_overlay(lab, seed_host_flags)
         assert lab.files.read_file(LOCKED) == b"MDMP half"
+        apply_overlay(lab, {"files": {FOLDER + "\\new.dmp": {"locked": True}}})  # flags alone: an empty file
+        assert lab.files.entry(FOLDER + "\\new.dmp") | {"mtime": 0, "ctime": 0} == {
+            "type": "file", "size": 0, "sha256": lab.files.blobs.put(b""), "mtime": 0, "ctime": 0, "locked": True}
 
 
 def test_file_list_and_file_find_report_a_locked_file_with_the_file(host):
