@@ -113,13 +113,20 @@ class _Args:
     def view(self):
         return self.get("view", int, 64)
 
+    def qualified(self, name):
+        """A path field, refused unless fully qualified (drive or UNC): GetFullPath would resolve anything else
+        against the agent's current directory (lab/crashdump_lab/winpath.py), so the agent refuses it."""
+        value = self.get(name, str)
+        if winpath.kind(value) not in ("drive", "unc"):
+            raise errors.invalid_argument("field '%s' must be a fully qualified path, not '%s'" % (name, value))
+        return value
+
     def existing_path(self):
         """The normalised path, or None where Windows' Exists() would say false for any reason."""
+        value = self.qualified("path")
         try:
-            return winpath.norm(self.get("path", str))
+            return winpath.norm(value)
         except errors.WinError:
-            if not isinstance(self._op.get("path"), str):
-                raise
             return None
 
 
@@ -152,7 +159,7 @@ def _path_stat(host, a):
 
 
 def _dir_ensure(host, a):
-    path = winpath.norm(a.get("path", str))
+    path = winpath.norm(a.qualified("path"))
     wanted = a.get("sddl", str, required=False)
     if wanted is not None:
         try:
@@ -198,14 +205,33 @@ def _file_list(host, a):
         info = files.entry(child)
         leaf = winpath.name(child)
         if info["type"] == "file" and match.match(leaf):
-            listed.append({"name": leaf, "path": winpath.join(path, leaf), "size": info["size"],
-                           "mtime": info["mtime"], "ctime": info["ctime"],
-                           "sha256": info["sha256"] if want_hash else None})
+            listed.append(dict({"name": leaf, "path": winpath.join(path, leaf), "size": info["size"],
+                                "mtime": info["mtime"], "ctime": info["ctime"]},
+                               **_hash_fields(files, child, info, want_hash)))
     return {"exists": True, "files": listed}
+
+
+def _hash_fields(files, path, info, want_hash):
+    """sha256, error, locked of one listed file: a file the agent cannot open is reported, not fatal."""
+    if not want_hash:
+        return {"sha256": None, "error": None, "locked": False}
+    try:
+        files.read_file(path, 0, 0)
+    except errors.WinError as e:
+        return {"sha256": None, "error": e.message, "locked": e.hresult == errors.sharing_violation("").hresult}
+    return {"sha256": info["sha256"], "error": None, "locked": False}
+
+
+READ_ONLY_REFUSAL = "the file is read-only: it was left in place"
 
 
 def _file_remove(host, a):
     path = a.existing_path()
+    entry = host.files.entry(path) if path else None
+    # The agent reads the attribute before File.Delete (which would refuse with "Access denied") and never clears
+    # it: a read-only dump is someone's wish to keep it.
+    if entry is not None and entry.get("readonly"):
+        raise errors.WinError(READ_ONLY_REFUSAL, "System.UnauthorizedAccessException", 0x80070005)
     return {"removed": host.files.remove_file(path) if path else False}
 
 
@@ -273,7 +299,10 @@ def _process_list(host, a):
     listed = []
     for proc in host.state["processes"]:
         if not wanted or proc["name"].casefold() in wanted:
-            listed.append(dict(processes.public(proc), account=_owner_name(host.state, proc["account"])))
+            if processes.is_protected(proc):  # the agent runs as an administrator, not SYSTEM
+                listed.append(dict(processes.public(proc), account=None, path=None))
+            else:
+                listed.append(dict(processes.public(proc), account=_owner_name(host.state, proc["account"])))
     return {"processes": listed}
 
 
@@ -410,9 +439,9 @@ def _file_find(host, a):
                 continue
             if since is not None and clock.parse(info["mtime"]) < since:
                 continue
-            folder["files"].append({"name": leaf, "path": winpath.join(files.real(path), leaf), "size": info["size"],
-                                    "mtime": info["mtime"], "ctime": info["ctime"],
-                                    "sha256": info["sha256"] if want_hash else None, "error": None})
+            folder["files"].append(dict({"name": leaf, "path": winpath.join(files.real(path), leaf),
+                                         "size": info["size"], "mtime": info["mtime"], "ctime": info["ctime"]},
+                                        **_hash_fields(files, child, info, want_hash)))
     return {"profiles": profiles, "sources": sources, "folders": folders}
 
 
@@ -442,8 +471,8 @@ def _temp_dir(host, a):
 
 
 def _file_compress(host, a):
-    path = winpath.norm(a.get("path", str))
-    dest = winpath.norm(a.get("dest", str))
+    path = winpath.norm(a.qualified("path"))
+    dest = winpath.norm(a.qualified("dest"))
     if winpath.fold(path) == winpath.fold(dest):
         raise errors.invalid_argument("fields 'path' and 'dest' name the same file")
     files = host.files
@@ -529,7 +558,7 @@ def _image_files(host, a):
                              "start_mode": svc["start_mode"], "status": svc["status"], "pid": svc["pid"],
                              "path": binary})
     for proc in state["processes"]:
-        if proc["name"].casefold() == name.casefold() and proc.get("path"):
+        if proc["name"].casefold() == name.casefold() and proc.get("path") and not processes.is_protected(proc):
             add(proc["path"], "process:%d" % proc["pid"])
     for path in given:
         add(accounts.expand(path, state["env"]), "given")
@@ -567,6 +596,8 @@ def _probe_account(host, key, name, pids, folder, kind):
                                 "error": None})
         if stat["exists"]:
             break
+    if winpath.kind(path) != "drive":  # a share's free space is not the agent's to read (Get-VolumeFacts)
+        return entry
     volume = state.get("volumes", {}).get(path[:2].upper())
     entry["volume"] = {"root": path[:3], "exists": volume is not None, "ready": volume is not None,
                        "free_bytes": volume and volume["free_bytes"], "total_bytes": volume and volume["total_bytes"],
@@ -611,7 +642,7 @@ def _folder_probe(host, a):
         probes.append(_probe_account(host, key, name, [], folder, kind))
     owners = {}
     for proc in state["processes"]:
-        if proc["name"].casefold() in images:
+        if proc["name"].casefold() in images and not processes.is_protected(proc):  # GetOwnerSid fails
             owners.setdefault(proc["account"], []).append(proc["pid"])
     for key, pids in owners.items():
         probes.append(_probe_account(host, accounts.resolve(state, key), None, pids, folder, kind))

@@ -4,6 +4,7 @@
   labctl seed HOST FILE [--arch ARCH]        clean host + JSON overlay (see seed.py)
   labctl show HOST [--section NAME]          the state as JSON
   labctl crash HOST IMAGE [--account A] [--code 0xC0000005] [--pid N] [--module M] [--path P] [--dump-size N]
+               [--being-written]
   labctl start HOST IMAGE [--account A] [--service NAME] [--path P]
   labctl stats HOST [--reset]                the round-trip and byte counters
   labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N, corrupt:N or clear (see faults.py)
@@ -81,6 +82,8 @@ def _parser():
     s.add_argument("--module", default=None)
     s.add_argument("--path", default=None)
     s.add_argument("--dump-size", type=int, default=DEFAULT_FULL_SIZE, help="approximate size of a full dump")
+    s.add_argument("--being-written", action="store_true",
+                   help="leave the dump open in WerFault (locked) until a seed sets its locked flag false")
 
     s = sub.add_parser("start", help="add a running process")
     s.add_argument("host")
@@ -122,7 +125,8 @@ def run(argv):
     with open_host(state_dir, args.host) as lab:
         if args.command == "crash":
             return wer.crash(lab, args.image, account=args.account, code=args.code, pid=args.pid,
-                             module=args.module, path=args.path, full_size=args.dump_size)
+                             module=args.module, path=args.path, full_size=args.dump_size,
+                             being_written=args.being_written)
         if args.command == "start":
             return processes.public(processes.start_process(lab, args.image, account=args.account,
                                                             service=args.service, path=args.path))

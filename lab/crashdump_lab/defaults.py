@@ -123,6 +123,11 @@ def default_state(host, arch=None, profile=None):
             _process("svchost.exe", 1372, "LocalService", ["EventLog"]),
             _process("svchost.exe", 1544, "SYSTEM", ["Schedule"]),
             _process("explorer.exe", 4412, "alice", path="C:\\Windows\\explorer.exe"),
+            # Protected processes (processes.PROTECTED): Win32_Process shows no path or owner to an administrator.
+            dict(_process("csrss.exe", 560, "SYSTEM"), protected=True),
+            dict(_process("MsMpEng.exe", 3016, "SYSTEM",
+                          path="C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MsMpEng.exe"),
+                 protected=True),
         ],
         "events": [
             {"log": "Application", "provider": "Windows Error Reporting", "id": 1001, "level": 4,

@@ -35,6 +35,13 @@ def access_denied(path):
     return WinError("Access to the path '%s' is denied." % path, "System.UnauthorizedAccessException", 0x80070005)
 
 
+def sharing_violation(path):
+    # ERROR_SHARING_VIOLATION (32): another handle is open without the share mode asked for
+    # ("Creating and Opening Files", CreateFile docs); .NET raises IOException with HRESULT 0x80070020.
+    return WinError("The process cannot access the file '%s' because it is being used by another process." % path,
+                    "System.IO.IOException", 0x80070020)
+
+
 def exists_as_file(path):
     return WinError("Cannot create '%s' because a file or directory with the same name already exists." % path,
                     "System.IO.IOException", 0x800700B7)

@@ -2,7 +2,9 @@
 
 ``state['files']`` maps each path (case as created) to an entry:
 folders ``{"type": "directory", "sddl", "mtime"}``, files
-``{"type": "file", "size", "sha256", "mtime", "ctime"}``. File contents live
+``{"type": "file", "size", "sha256", "mtime", "ctime"}`` plus, when set,
+``locked`` (held open by a writer that shares nothing: WerFault writing a
+dump) and ``readonly`` (FILE_ATTRIBUTE_READONLY). File contents live
 in a content-addressed blob store beside the state file. A file's security
 descriptor is not stored: it is what it inherits from its folder.
 """
@@ -136,6 +138,8 @@ class FileSystem:
         existing = self.entry(path)
         if existing is not None and existing["type"] == "directory":
             raise errors.io_error("path is a directory, not a file")
+        if existing is not None:
+            self._check_writable(path, existing)
         stamp = clock.iso(now or clock.tick(self._state))
         entry = {"type": "file", "size": len(data), "sha256": self.blobs.put(data), "mtime": stamp,
                  "ctime": existing["ctime"] if existing else stamp}
@@ -149,7 +153,16 @@ class FileSystem:
         entry = self.entry(path)
         if entry is None or entry["type"] != "file":
             raise errors.file_not_found(path)
+        self._check_unlocked(path, entry)
         return self.blobs.read(entry["sha256"], offset, size)
+
+    @staticmethod
+    def _check_unlocked(path, entry):
+        # A handle opened with dwShareMode 0 makes every other CreateFile on the file fail with
+        # ERROR_SHARING_VIOLATION, whatever share mode the second caller offers (CreateFile docs,
+        # "Creating and Opening Files"): a dump WerFault is still writing cannot be read, hashed or deleted.
+        if entry.get("locked"):
+            raise errors.sharing_violation(path)
 
     def remove_file(self, path):
         entry = self.entry(path)
@@ -157,8 +170,16 @@ class FileSystem:
             return False
         if entry["type"] != "file":
             raise errors.io_error("path is a directory, not a file")
+        self._check_writable(path, entry)
         self._remove(path)
         return True
+
+    def _check_writable(self, path, entry):
+        self._check_unlocked(path, entry)
+        # File.Delete: "UnauthorizedAccessException: path specified a read-only file" (.NET Framework 4.x
+        # File.Delete docs); DeleteFile fails with ERROR_ACCESS_DENIED until the attribute is cleared.
+        if entry.get("readonly"):
+            raise errors.access_denied(path)
 
     def remove_dir(self, path):
         """(removed, reason) with reason None, 'absent' or 'not_empty'."""

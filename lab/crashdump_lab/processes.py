@@ -5,9 +5,9 @@ from __future__ import annotations
 from . import accounts, clock, gflags
 
 # Images a fresh Windows keeps in System32; anything else is a program under Program Files.
-SYSTEM_IMAGES = frozenset(["cmd.exe", "conhost.exe", "dllhost.exe", "lsass.exe", "netsh.exe", "notepad.exe",
-                            "rundll32.exe", "services.exe", "spoolsv.exe", "svchost.exe", "taskhostw.exe",
-                            "werfault.exe", "wininit.exe", "winlogon.exe", "wmiprvse.exe"])
+SYSTEM_IMAGES = frozenset(["cmd.exe", "conhost.exe", "csrss.exe", "dllhost.exe", "lsass.exe", "netsh.exe",
+                           "notepad.exe", "rundll32.exe", "services.exe", "spoolsv.exe", "svchost.exe",
+                           "taskhostw.exe", "werfault.exe", "wininit.exe", "winlogon.exe", "wmiprvse.exe"])
 
 
 def default_path(image):
@@ -63,6 +63,19 @@ PUBLIC_FIELDS = ("name", "pid", "start_time", "account", "path", "services")
 def public(proc):
     """A process as process_list reports it (without the lab's own bookkeeping)."""
     return {k: proc.get(k) for k in PUBLIC_FIELDS}
+
+
+def is_protected(proc):
+    """Whether the process is protected (``"protected": true`` on its entry: csrss.exe, MsMpEng.exe and other
+    protected or antimalware-light processes).
+
+    A protected process grants others only PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SET_LIMITED_INFORMATION,
+    PROCESS_TERMINATE and PROCESS_SUSPEND_RESUME, even to an administrator ("Process Security and Access Rights",
+    learn.microsoft.com; "Protecting Anti-Malware Services"). Win32_Process reads the image path and the token
+    with more than that, so to a caller other than SYSTEM its ExecutablePath is null and GetOwner / GetOwnerSid
+    fail (return value 2, access denied: "GetOwner method of the Win32_Process class"); its name, pid, start
+    time and private bytes come from the system process list and stay visible."""
+    return bool(proc.get("protected"))
 
 
 def end_process(state, proc):

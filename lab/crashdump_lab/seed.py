@@ -11,7 +11,10 @@ Overlay sections:
               size for the type (lab/crashdump_lab/regdata.py).
 ``files``     {path: entry | null}: ``{"type": "directory", "sddl"?}`` or a
               file with ``content`` (text), ``content_base64`` or just ``size``
-              (filler bytes), optional ``mtime``; parents are created.
+              (filler bytes), optional ``mtime``; parents are created. ``locked``
+              (a writer holds it open sharing nothing, as WerFault while it
+              writes a dump) and ``readonly`` (the attribute) are flags; an
+              entry of flags only changes an existing file's flags.
 ``processes`` entries whose pid exists replace that process, others are added.
 ``events``    appended; record ids are given when missing.
 anything else (os, env, quirks, services, accounts, faults, counters) is
@@ -96,6 +99,9 @@ def _delete_tree(reg, path):
         reg.delete_key(path, 64)
 
 
+_FILE_FLAGS = ("locked", "readonly")
+
+
 def _files(lab, entries):
     fs = lab.files
     for raw_path, entry in entries.items():
@@ -104,7 +110,12 @@ def _files(lab, entries):
             if fs.entry(path) is not None:
                 _remove_tree(fs, path)
             continue
-        is_dir = entry.get("type", "file" if {"content", "content_base64", "size"} & set(entry) else
+        flags = {k: bool(v) for k, v in entry.items() if k in _FILE_FLAGS}
+        current = fs.entry(path)
+        if flags and set(entry) <= set(_FILE_FLAGS) and current is not None and current["type"] == "file":
+            current.update(flags)
+            continue
+        is_dir = entry.get("type", "file" if {"content", "content_base64", "size", *_FILE_FLAGS} & set(entry) else
                            "directory") == "directory"
         fs.make_dirs(path if is_dir else winpath.parent(path), "BA")
         if is_dir:
@@ -121,7 +132,7 @@ def _files(lab, entries):
             else:
                 data = (b"crashdump-lab " * (entry.get("size", 0) // 14 + 1))[:entry.get("size", 0)]
             when = clock.parse(entry["mtime"]) if entry.get("mtime") else None
-            fs.write_file(path, data, now=when)
+            fs.write_file(path, data, now=when).update(flags)
 
 
 def _remove_tree(fs, path):

@@ -34,6 +34,18 @@ LANGUAGE_MODE_ERROR = ("bootstrap: PowerShell runs in %s mode (an application co
                        "this host")
 
 
+# What powershell.exe with redirected streams writes on standard error when a progress record escapes
+# (module loading: "Preparing modules for first use."): the #< CLIXML marker and a document holding a
+# PROGRESS_RECORD ([MS-PSRP] 2.2.2.25, serialized as <PR>). ansible-core's winrm connection decodes a stderr
+# starting with the marker (ansible/plugins/shell/powershell.py _parse_clixml) and keeps only Error strings;
+# ssh passes it raw. A host whose state sets os.progress_on_stderr writes it before the agent's reply.
+PROGRESS_CLIXML = (
+    '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T>'
+    '<T>System.Object</T></TN><MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.'
+    '</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Completed</T><SR>-1</SR><SD> </SD></PR></MS></Obj></Objs>')
+
+
 class ConnectionDropped(Exception):
     """An armed fault fired: the connection is gone mid-operation."""
 
@@ -141,7 +153,8 @@ class Transport:
         except (ValueError, agent.BatchError) as e:
             reply, rc = {"version": agent.PROTOCOL_VERSION, "error": "agent: invalid batch: %s" % e}, 1
         out = json.dumps(reply, ensure_ascii=True, separators=(",", ":")) + "\r\n"
-        return rc, out.encode("ascii"), b""
+        err = PROGRESS_CLIXML.encode("ascii") if lab.state["os"].get("progress_on_stderr") else b""
+        return rc, out.encode("ascii"), err
 
     def put_file(self, data, path):
         failure = None
@@ -213,4 +226,7 @@ def _chunk(lab, path, offset, size):
         raise TransferError("fetch_file %s: the file does not exist" % path)
     if entry["type"] == "directory":
         return None
-    return files.read_file(_host_path(lab, path), offset, size)
+    try:
+        return files.read_file(_host_path(lab, path), offset, size)
+    except errors.WinError as e:  # a file still being written: its writer shares nothing
+        raise TransferError("fetch_file %s: %s" % (path, e.message)) from e

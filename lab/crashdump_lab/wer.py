@@ -68,7 +68,7 @@ def _wer_disabled(registry):
 
 
 def crash(host, image, account=None, code=0xC0000005, pid=None, module=None, path=None,
-          full_size=minidump.DEFAULT_FULL_SIZE):
+          full_size=minidump.DEFAULT_FULL_SIZE, being_written=False):
     """Crash ``image`` on the lab host and let WER react; returns the outcome:
     ``dumped`` (the dump's path or None), ``dump`` (path, size, sha256,
     dump_type, flags, or None), ``reason`` (written, aedebug_auto,
@@ -77,6 +77,9 @@ def crash(host, image, account=None, code=0xC0000005, pid=None, module=None, pat
     ``rotated`` dumps, the ``events`` record ids, the effective ``settings``
     and what identifies the crash (pid, account, report_id, faulting_module,
     exception_code, page_heap).
+
+    With ``being_written`` the dump stays open in WerFault (``locked``): no
+    one can read it until a seed clears the flag.
 
     A running process of that image (and pid, when given) is the one that
     dies; otherwise the image starts and crashes at once, as the first
@@ -119,6 +122,8 @@ def crash(host, image, account=None, code=0xC0000005, pid=None, module=None, pat
     dump_path = None
     if registry.exists(LOCAL_DUMPS, NATIVE_VIEW):
         dump_path = _write_dump(host, info, account_key, outcome, full_size)
+        if dump_path is not None and being_written:
+            host.files.entry(dump_path)["locked"] = True
     else:
         outcome["reason"] = "no_localdumps_key"
     outcome["dumped"] = dump_path

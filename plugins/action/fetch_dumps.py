@@ -10,7 +10,7 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
@@ -73,8 +73,9 @@ class ActionModule(WindowsAgentAction):
         if args["min_free_space"] < 0:
             raise ModuleFailure("min_free_space must not be negative")
         for folder in args["extra_folders"]:
-            if not (len(folder) > 2 and folder[1:3] == ":\\") and not folder.startswith(("\\\\", "%")):
-                raise ModuleFailure("extra_folders: %r is not an absolute Windows path" % folder)
+            problem = _winpath.path_problem(folder, variables=True)
+            if problem:
+                raise ModuleFailure("extra_folders: %r %s" % (folder, problem))
         host = self.task_vars.get("inventory_hostname") or self._play_context.remote_addr
         try:
             args["host_folder"] = _harvest.host_folder(args["dest"], host)
@@ -127,6 +128,8 @@ class ActionModule(WindowsAgentAction):
 
         candidates, firsts = [], {}
         for d in dumps:
+            if d.get("status") == "being_written":
+                continue
             entry = manifest.held(d["sha256"], trust=args["trust_manifest"])
             if entry is not None:
                 d["status"] = "held"
@@ -171,8 +174,9 @@ class _Run:
             d["status"] = "would_fetch"
         # A dump held on the manifest's word alone (trust_manifest) has no copy here to verify, and one not
         # harvested (fetch_new=false) is not fetched: both stay.
-        would_remove = [d["remote_path"] for d in self.dumps if d["status"] not in ("held", "not_harvested")
-                        or "local_path" in d] if self.args["remove_after_fetch"] else []
+        kept = ("held", "not_harvested", "being_written")
+        would_remove = [d["remote_path"] for d in self.dumps if d["status"] not in kept or "local_path" in d] \
+            if self.args["remove_after_fetch"] else []
         need = sum(d["size"] for d in candidates)
         if candidates:
             problem = _harvest.free_space_problem(_harvest.existing_ancestor(self.folder), need,
@@ -240,6 +244,9 @@ class _Run:
                 if error.get("type") == "System.IO.FileNotFoundException":
                     d["status"] = "vanished"
                     self.action.warn("%s disappeared before it could be fetched (rotated by WER?)" % d["remote_path"])
+                elif _harvest.is_locked(error):
+                    d["status"] = "being_written"
+                    self.action.warn(_harvest.BEING_WRITTEN % d["remote_path"])
                 else:
                     d.update(status="failed", error=describe_error(op, error))
                     self.errors.append(d["error"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_folders, _harvest, _wer
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_folders, _harvest, _wer, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_refusal
 from ansible_collections.crashdump.windows.plugins.plugin_utils._preflight_acl import SddlError, differences
@@ -28,7 +28,6 @@ DEFAULT_FOLDER_SDDL = "O:BAG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;0x1000a3;;
 GUARD_RECORD = "local_dumps/(scope guard)"
 RECORD_PREFIX = "local_dumps/"
 MANAGED = ("DumpFolder", "DumpCount", "DumpType", "CustomDumpFlags")
-_ABSOLUTE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\]+\\[^\\]+|%[^%]+%)")
 
 
 def _dword(value):
@@ -115,13 +114,17 @@ class ActionModule(WindowsAgentAction):
                 "(memory with secrets, disk space); set allow_global_full_dump=true to do it anyway")
         folder = args["dump_folder"]
         if folder is not None:
-            if not folder.strip() or not _ABSOLUTE.match(folder):
-                raise ModuleFailure("dump_folder must be an absolute path such as C:\\WER, a UNC path or "
-                                    "start with an environment variable, got %r" % folder)
+            problem = _winpath.path_problem(folder, variables=True)
+            if problem:
+                raise ModuleFailure("dump_folder %r %s (give an absolute path such as C:\\WER, a UNC path or one "
+                                    "starting with an environment variable)" % (folder, problem))
             has_vars = bool(_wer.variables(folder))
             if args["create_folder"] and has_vars:
                 raise ModuleFailure("create_folder needs a literal path; %r depends on environment variables"
                                     % folder)
+            if args["create_folder"] and folder.startswith("\\\\"):
+                raise ModuleFailure("create_folder is for local folders; create %s on the share yourself, writable by "
+                                    "every account whose process may crash" % folder)
             if args["create_folder"] is None:
                 args["create_folder"] = not has_vars and not folder.startswith("\\\\")
         if args["create_folder"] and folder is None:

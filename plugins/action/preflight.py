@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import AgentError
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem
@@ -32,8 +32,9 @@ class ActionModule(WindowsAgentAction):
             raise ModuleFailure("exe: %s" % problem)
         if args["dump_count"] is not None and not 0 <= args["dump_count"] <= 1000:
             raise ModuleFailure("dump_count must be between 0 and 1000, got %d" % args["dump_count"])
-        if args["dump_folder"] is not None and not args["dump_folder"].strip():
-            raise ModuleFailure("dump_folder must not be empty")
+        problem = args["dump_folder"] is not None and _winpath.path_problem(args["dump_folder"], variables=True)
+        if problem:
+            raise ModuleFailure("dump_folder %r %s" % (args["dump_folder"], problem))
         if args["full_dump_estimate_mb"] < 1:
             raise ModuleFailure("full_dump_estimate_mb must be at least 1")
         if args["account"] is not None and not args["account"].strip():

@@ -45,6 +45,11 @@ options:
     description:
       - C(DumpFolder), written as C(REG_EXPAND_SZ); environment variables are kept unexpanded.
       - WER's default is C(%LOCALAPPDATA%\\CrashDumps) of the crashing account.
+      - A fully qualified path (C(C:\\WER), C(\\\\server\\share\\dumps)) or one starting with an environment
+        variable. A relative (C(dumps)), drive-relative (C(C:dumps)) or rooted (C(\\dumps)) path is refused: Windows
+        would resolve it against a current directory.
+      - On a share, WerFault writes as the crashing account (SYSTEM and NetworkService reach the share as the
+        computer account, LocalService anonymously): the share must let it write; O(create_folder) is refused.
     type: str
   dump_count:
     description:
@@ -73,8 +78,8 @@ options:
     description:
       - Create O(dump_folder) if it does not exist, with the ACL O(folder_acl).
       - Defaults to V(true) when O(dump_folder) is a literal local path, V(false) when it uses environment
-        variables or is a UNC path. An existing folder is never changed; when its ACL differs from O(folder_acl),
-        the module warns and says so in RV(folder).
+        variables or is a UNC path (V(true) is refused for a UNC path). An existing folder is never changed; when
+        its ACL differs from O(folder_acl), the module warns and says so in RV(folder).
     type: bool
   folder_acl:
     description:

@@ -68,21 +68,38 @@ def build_payload(ops, stop_on_error=True):
 
 
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_CLIXML_DOCUMENT = re.compile(r"<Objs\b.*?</Objs>", re.DOTALL)
 
 
 def decode_clixml(stderr):
-    """Turn PowerShell's CLIXML error stream into plain text; other text passes through."""
+    """PowerShell's standard error as plain text: the Error-stream strings of every CLIXML document in it.
+
+    powershell.exe with redirected streams writes ``#< CLIXML`` and one
+    ``<Objs>`` document per burst; a host may hold several, with progress
+    records (``<Obj S="progress">``, the PROGRESS_RECORD of [MS-PSRP]
+    2.2.2.25, such as "Preparing modules for first use.") beside the error
+    strings (``<S S="Error">``). Progress is not an error: it is dropped, as
+    ansible-core's ``_parse_clixml`` (ansible/plugins/shell/powershell.py,
+    used by the winrm connection) drops it. The winrm connection has already
+    decoded a stderr that starts with the marker; ssh passes it raw.
+    Text outside the documents passes through.
+    """
     text = stderr.decode("utf-8", errors="replace") if isinstance(stderr, bytes) else (stderr or "")
-    start = text.find("<Objs")
-    if "#< CLIXML" not in text or start < 0:
+    if "#< CLIXML" not in text:
         return text.strip()
-    try:
-        root = ET.fromstring(text[start:text.rfind("</Objs>") + len("</Objs>")])
-    except ET.ParseError:
-        return text.strip()
-    lines = [el.text or "" for el in root.iter() if el.tag.endswith("}S") and el.get("S") == "Error"]
-    decoded = _CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), "".join(lines))
-    return decoded.strip()
+    parts = []
+
+    def decode(match):
+        try:
+            root = ET.fromstring(match.group(0))
+        except ET.ParseError:
+            return match.group(0)
+        strings = [el.text or "" for el in root.iter() if el.tag.endswith("}S") and el.get("S") == "Error"]
+        parts.append(_CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), "".join(strings)).strip())
+        return ""
+
+    rest = _CLIXML_DOCUMENT.sub(decode, text).replace("#< CLIXML", "").strip()
+    return "\n".join(p for p in parts + [rest] if p)
 
 
 def describe_error(op, error):

@@ -116,6 +116,16 @@ def identify(name, images):
     return None, None
 
 
+# A dump WerFault still holds open (no read sharing) cannot be read yet: never fetched partly.
+BEING_WRITTEN = "%s is still being written (WerFault holds it open): skipped, fetch it later"
+
+
+def is_locked(error):
+    """Whether an agent error is ERROR_SHARING_VIOLATION (32) or ERROR_LOCK_VIOLATION (33) on an IOException."""
+    code = error.get("hresult")
+    return error.get("type") == "System.IO.IOException" and isinstance(code, int) and code & 0xFFFF in (32, 33)
+
+
 def collect(found, labels, images):
     """Dumps from a file_find result, one per remote path, newest first; and problems to warn about.
 
@@ -134,6 +144,15 @@ def collect(found, labels, images):
             if f["path"].casefold() in seen:
                 continue
             seen.add(f["path"].casefold())
+            if f.get("locked"):
+                image, pid = identify(f["name"], images)
+                if image is not None:
+                    problems.append(BEING_WRITTEN % f["path"])
+                    dumps.append({"remote_path": f["path"], "name": f["name"], "image": image, "pid": pid,
+                                  "size": f["size"], "sha256": None, "mtime": f["mtime"], "ctime": f["ctime"],
+                                  "profile": folder.get("profile"), "status": "being_written",
+                                  "found_by": sorted({labels[i] for i in folder["sources"]})})
+                continue
             if f.get("error") or not f.get("sha256"):
                 problems.append("cannot read %s (%s): skipped, try again later" % (
                     f["path"], f.get("error") or "no hash"))

@@ -542,6 +542,24 @@ def _locations(found, facts, eff, exe, instances, account, full_dump_bytes):
     return locations
 
 
+# Who an account is on the network ("LocalSystem Account", "NetworkService Account", "LocalService Account",
+# learn.microsoft.com): the first two present the computer's credentials, LocalService anonymous ones.
+_NETWORK_IDENTITY = {"S-1-5-18": "the computer account (DOMAIN\\HOST$)", "S-1-5-20": "the computer account "
+                     "(DOMAIN\\HOST$)", "S-1-5-19": "an anonymous logon, which shares rarely admit"}
+
+
+def _share_warning(found, entry, who, folder):
+    """WerFault writes the dump as the crashing account, so a folder on a share needs that account's network
+    rights on the share and on the folder; the agent reads only the folder's ACL, as its own caller."""
+    identity = _NETWORK_IDENTITY.get(entry["sid"], "its own domain credentials")
+    found.add("dump_folder_on_share", "warning",
+              "A dump of %s goes to the network share %s: WerFault writes it as that account, which reaches the "
+              "share as %s; the share's permissions and the network were not checked here." % (who, folder, identity),
+              {"account": entry["account"], "sid": entry["sid"], "folder": folder},
+              "Grant that identity change rights on the share and the folder, or use a local DumpFolder and "
+              "collect the dumps with crashdump.windows.fetch_dumps.")
+
+
 def _location(found, probe, entry, why, service, exe):
     folder = entry["folder"]
     loc = {"account": entry["account"], "sid": entry["sid"], "pids": entry["pids"], "why": why,
@@ -568,6 +586,8 @@ def _location(found, probe, entry, why, service, exe):
             who, volume["root"], "does not exist" if not volume["exists"] else "is not ready"),
             {"account": entry["account"], "folder": folder, "volume": volume}, fix_folder)
         return loc
+    if folder.startswith("\\\\"):
+        _share_warning(found, entry, who, folder)
     levels = entry["levels"]
     access = folder_access(levels, entry["sid"], service)
     loc.update(exists=bool(levels and levels[0]["exists"]), writable=access["writable"],

@@ -60,6 +60,20 @@ function Get-RequiredString {
     return $value
 }
 
+# C:\dir or \\server\share\dir: .NET resolves dir, C:dir and \dir against the
+# current directory ("File path formats on Windows systems").
+function Get-RequiredPath {
+    param($Object, [string]$Name)
+    $value = Get-RequiredString $Object $Name
+    $text = $value.Replace('/', '\')
+    if ($text.StartsWith('\\?\UNC\', [System.StringComparison]::OrdinalIgnoreCase)) { $text = '\\' + $text.Substring(8) }
+    elseif ($text.StartsWith('\\?\')) { $text = $text.Substring(4) }
+    if (-not ($text -match '^(?:[A-Za-z]:\\|\\\\[^\\.?][^\\]*\\[^\\]+)')) {
+        throw (New-AgentException 'System.ArgumentException' ("field '" + $Name + "' must be a fully qualified path, not '" + $value + "'"))
+    }
+    return $value
+}
+
 function Get-OptionalBool {
     param($Object, [string]$Name, [bool]$Default)
     $value = Get-Field $Object $Name
@@ -702,7 +716,7 @@ function Get-ComparableSddl {
 
 function Invoke-PathStat {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['exists'] = $false
     $Data['type'] = $null
     $Data['size'] = $null
@@ -814,7 +828,7 @@ function Enable-OwnerPrivileges {
 
 function Invoke-DirEnsure {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $sddl = Get-Field $Op 'sddl'
     if ($null -ne $sddl -and -not ($sddl -is [string])) {
         throw (New-AgentException 'System.ArgumentException' "field 'sddl' must be a string or null")
@@ -889,7 +903,7 @@ function Invoke-DirEnsure {
 
 function Invoke-DirRemove {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['removed'] = $false
     $Data['reason'] = $null
     if (-not [System.IO.Directory]::Exists($path)) {
@@ -934,9 +948,35 @@ function Get-FileSha256 {
     }
 }
 
+# ERROR_SHARING_VIOLATION or ERROR_LOCK_VIOLATION: open elsewhere without
+# read sharing (WerFault writing a dump).
+function Test-IsLockedError {
+    param($Exception)
+    $code = [long]$Exception.HResult
+    return ($code -eq -2147024864 -or $code -eq -2147024863)
+}
+
+# A file that cannot be read is reported with the file, not as a failure.
+function Add-FileHash {
+    param([System.Collections.IDictionary]$Entry, [string]$Path, [bool]$WithHash)
+    $Entry['sha256'] = $null
+    $Entry['error'] = $null
+    $Entry['locked'] = $false
+    if (-not $WithHash) { return }
+    try { $Entry['sha256'] = Get-FileSha256 $Path }
+    catch {
+        $ex = $_.Exception
+        if ($ex -is [System.Management.Automation.MethodInvocationException] -and $null -ne $ex.InnerException) {
+            $ex = $ex.InnerException
+        }
+        $Entry['error'] = [string]$ex.Message
+        $Entry['locked'] = (Test-IsLockedError $ex)
+    }
+}
+
 function Invoke-FileList {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $pattern = Get-Field $Op 'pattern' '*'
     if (-not ($pattern -is [string])) {
         throw (New-AgentException 'System.ArgumentException' "field 'pattern' must be a string")
@@ -957,24 +997,28 @@ function Invoke-FileList {
     $dir = New-Object System.IO.DirectoryInfo -ArgumentList $path
     foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
         if (-not $matcher.IsMatch($file.Name)) { continue }
-        $hash = $null
-        if ($withHash) { $hash = Get-FileSha256 $file.FullName }
-        $files.Add([ordered]@{
-                name   = $file.Name
-                path   = $file.FullName
-                size   = $file.Length
-                mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
-                ctime  = (Format-IsoTime $file.CreationTimeUtc)
-                sha256 = $hash
-            })
+        $entry = [ordered]@{
+            name  = $file.Name
+            path  = $file.FullName
+            size  = $file.Length
+            mtime = (Format-IsoTime $file.LastWriteTimeUtc)
+            ctime = (Format-IsoTime $file.CreationTimeUtc)
+        }
+        Add-FileHash $entry $file.FullName $withHash
+        $files.Add($entry)
     }
 }
 
 function Invoke-FileRemove {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
+    $path = Get-RequiredPath $Op 'path'
     $Data['removed'] = $false
     if ([System.IO.File]::Exists($path)) {
+        # File.Delete refuses a read-only file; the attribute is never cleared.
+        $attributes = [System.IO.File]::GetAttributes($path)
+        if (($attributes -band [System.IO.FileAttributes]::ReadOnly) -ne 0) {
+            throw (New-AgentException 'System.UnauthorizedAccessException' 'the file is read-only: it was left in place')
+        }
         [System.IO.File]::Delete($path)
         $Data['removed'] = $true
     }
@@ -1524,22 +1568,16 @@ function Invoke-FileFind {
                 foreach ($matcher in $matchers) { if ($matcher.IsMatch($file.Name)) { $matched = $true } }
                 if (-not $matched) { continue }
                 if ($null -ne $sinceUtc -and $file.LastWriteTimeUtc -lt $sinceUtc) { continue }
-                $hash = $null
-                $hashError = $null
-                # A dump WER is still writing may be locked: reported, not fatal.
-                if ($withHash) {
-                    try { $hash = Get-FileSha256 $file.FullName }
-                    catch { $hashError = [string]$_.Exception.Message }
+                $entry = [ordered]@{
+                    name  = $file.Name
+                    path  = $file.FullName
+                    size  = $file.Length
+                    mtime = (Format-IsoTime $file.LastWriteTimeUtc)
+                    ctime = (Format-IsoTime $file.CreationTimeUtc)
                 }
-                $folder['files'].Add([ordered]@{
-                        name   = $file.Name
-                        path   = $file.FullName
-                        size   = $file.Length
-                        mtime  = (Format-IsoTime $file.LastWriteTimeUtc)
-                        ctime  = (Format-IsoTime $file.CreationTimeUtc)
-                        sha256 = $hash
-                        error  = $hashError
-                    })
+                # A dump WER is still writing is locked: reported, not fatal.
+                Add-FileHash $entry $file.FullName $withHash
+                $folder['files'].Add($entry)
             }
         }
         catch {
@@ -1599,8 +1637,8 @@ function Invoke-TempDir {
 # deleted when anything fails.
 function Invoke-FileCompress {
     param($Op, $Data)
-    $path = Get-RequiredString $Op 'path'
-    $dest = Get-RequiredString $Op 'dest'
+    $path = Get-RequiredPath $Op 'path'
+    $dest = Get-RequiredPath $Op 'dest'
     if ([System.IO.Path]::GetFullPath($path) -eq [System.IO.Path]::GetFullPath($dest)) {
         throw (New-AgentException 'System.ArgumentException' "fields 'path' and 'dest' name the same file")
     }

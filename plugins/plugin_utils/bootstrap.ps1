@@ -3,6 +3,10 @@
 # line, then one line of batch JSON. The JSON is passed to the agent as an
 # argument, never parsed as code.
 $ErrorActionPreference = 'Stop'
+# Progress records (module loading, cmdlets with progress bars) would reach the
+# caller as #< CLIXML on standard error; ansible-core's own bootstrap silences
+# them the same way.
+$ProgressPreference = 'SilentlyContinue'
 # An application control policy (WDAC, AppLocker) holds PowerShell in
 # ConstrainedLanguage mode, where the agent cannot work (.NET types, registry
 # views). Say so in one line before anything that mode forbids runs.

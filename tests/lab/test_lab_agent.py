@@ -247,7 +247,7 @@ def test_process_list(state_dir):
     everything, svchosts, none = data(state_dir, {"op": "process_list", "names": []},
                                       {"op": "process_list", "names": ["SVCHOST.EXE"]},
                                       {"op": "process_list", "names": ["netsh.exe"]})
-    assert len(everything["processes"]) == 5 and none == {"processes": []}
+    assert len(everything["processes"]) == 7 and none == {"processes": []}  # csrss.exe, MsMpEng.exe protected
     assert [p["services"] for p in svchosts["processes"]] == [["EventLog"], ["Schedule"]]
     assert svchosts["processes"][0]["account"] == "NT AUTHORITY\\LOCAL SERVICE"
     explorer = next(p for p in everything["processes"] if p["name"] == "explorer.exe")

@@ -100,7 +100,14 @@ BATCHES = {
               "max_events": 5},
              {"op": "no_such_op"},
              {"op": "service_state", "name": "EventLog"},
-             {"op": "service_restart", "name": "no-such-service-" + RUN}],
+             {"op": "service_restart", "name": "no-such-service-" + RUN},
+             # A protected process: Win32_Process shows an administrator neither its path nor its owner.
+             {"op": "process_list", "names": ["csrss.exe"]},
+             {"op": "image_files", "name": "csrss.exe", "paths": []},
+             # Relative and drive-relative paths would resolve against the agent's current directory: refused.
+             {"op": "file_list", "path": "crashdump-test-" + RUN},
+             {"op": "path_stat", "path": "C:crashdump-test-" + RUN},
+             {"op": "dir_ensure", "path": "\\crashdump-test-" + RUN}],
 }
 RESTART = os.environ.get("CRASHDUMP_WINDOWS_RESTART_SERVICE") if REAL_HOST else "WerSvc"
 if RESTART:
@@ -210,6 +217,17 @@ def test_every_operation(replies):
     assert isinstance(log["shared_with"], list)
     assert all(set(d) == {"name", "status", "start_mode"} for d in log["dependents"])
     assert host[9]["ok"] is False and host[9]["error"]["op"] == "service_restart"
+    csrss = data(host[10])["processes"]
+    assert csrss and all(p["path"] is None or p["path"].lower().endswith("\\csrss.exe") for p in csrss)
+    assert all(p["account"] is None or isinstance(p["account"], str) for p in csrss)
+    sources = [s for f in data(host[11])["files"] for s in f["sources"]]
+    assert "system32" in sources
+    for refused in host[12:15]:
+        assert refused["ok"] is False and refused["error"]["type"] == "System.ArgumentException"
+        assert "fully qualified" in refused["error"]["message"]
+    if not REAL_HOST:
+        assert all(p["path"] is None and p["account"] is None for p in csrss)
+        assert not any(s.startswith("process:") for s in sources)
 
     assert all(r["ok"] for r in replies["cleanup"][-4:]), replies["cleanup"]
 
