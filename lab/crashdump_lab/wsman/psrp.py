@@ -207,7 +207,8 @@ class PowerShellResource(ShellResource):
                 node.set("CommandId", pipe.id)
             node.text = base64.b64encode(blob).decode("ascii")
         if pipe is not None:
-            ET.SubElement(body, q("rsp", "CommandState"), {"CommandId": pipe.id, "State": DONE if finished else RUNNING})
+            ET.SubElement(body, q("rsp", "CommandState"),
+                          {"CommandId": pipe.id, "State": DONE if finished else RUNNING})
         return envelope(SHELL_NS + "/ReceiveResponse", request.message_id, [body])
 
     @staticmethod

@@ -76,6 +76,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.ntlm = auth.NtlmSession(self.endpoint.cred_dir, self.endpoint.host, self.endpoint.channel_bindings)
+        self.final_token = None  # SPNEGO's last token, sent with the next response
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -137,9 +138,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except binascii.Error as e:
                     raise auth.Refused("malformed %s token" % scheme, auth.challenges(conf)) from e
                 reply = self.ntlm.step(scheme, raw, conf)
-                if reply is not None:
+                if reply is not None and not self.ntlm.complete:
                     self._reply(401, b"", {"WWW-Authenticate": [reply]})
                     return None
+                self.final_token = reply
                 return "ntlm"
             raise auth.Refused("unsupported authentication scheme %s" % scheme, auth.challenges(conf))
         if self.ntlm.complete:
@@ -162,6 +164,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _reply(self, status, body, headers):
         self.send_response(status)
+        if self.final_token is not None:
+            self.send_header("WWW-Authenticate", self.final_token)
+            self.final_token = None
         for name, value in headers.items():
             for one in value if isinstance(value, list) else [value]:
                 self.send_header(name, one)
