@@ -128,3 +128,13 @@ def test_the_shipped_served_inventory_works_with_psrp(lab):
                         "-i", str(moved), inventory=REPO / "lab" / "inventory-winrm.yml")
     assert changed(proc) == 2
     assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry(host)
+
+
+def test_serve_help_names_psrp():
+    import subprocess
+    import sys
+
+    out = subprocess.run([str(REPO / "lab" / "labctl"), "serve", "--help"], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
+                                              + os.environ.get("PATH", ""))).stdout
+    assert "ansible.builtin.psrp" in out and "ansible_connection=psrp" in out
