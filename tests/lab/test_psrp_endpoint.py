@@ -4,6 +4,8 @@ message encryption over HTTP)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from pathlib import Path
 
@@ -94,6 +96,30 @@ def test_other_powershell_is_refused_never_run(lab):
     assert (after["registry"], after["files"]) == (before["registry"], before["files"])
 
 
+def test_the_agent_reply_is_one_output_string_and_its_exit_code_the_hosts(lab):
+    # What ansible.builtin.psrp does with the bootstrap: its script decoded, each input line one object.
+    from pypsrp.host import PSHost, PSHostUserInterface
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+
+    from ansible_collections.crashdump.windows.plugins.plugin_utils import _agent
+
+    lab.host("win")
+    served = lab.serve("win")
+    script = base64.b64decode(_agent.build_command().split(" ")[-1]).decode("utf-16-le")
+    payload = _agent.build_payload([{"op": "reg_read", "key": "HKLM\\SOFTWARE", "view": 64}])
+    host = PSHost(None, None, False, "lab test host", None, PSHostUserInterface(), None)
+    wsman = WSMan("127.0.0.1", port=served.ports["win"], username=WINRM_USER, password=WINRM_PASSWORD, ssl=False,
+                  auth="ntlm")
+    with RunspacePool(wsman, host=host) as pool:
+        ps = PowerShell(pool)
+        ps.add_script(script)
+        output = ps.invoke(input=payload.decode("ascii").splitlines())
+    assert len(output) == 1 and isinstance(output[0], str)
+    assert json.loads(output[0])["results"][0]["ok"] is True
+    assert host.rc == 0 and not ps.had_errors and not ps.streams.error
+
+
 def test_a_refused_agent_input_is_an_error_record_and_exit_code(lab):
     # The bootstrap itself, with input that is not the agent: the lab's transport refuses it.
     from ansible_collections.crashdump.windows.plugins.plugin_utils import _agent
@@ -106,13 +132,22 @@ def test_a_refused_agent_input_is_an_error_record_and_exit_code(lab):
 
 
 def test_wrong_password_is_unreachable_and_changes_nothing(lab):
+    from pypsrp.exceptions import AuthenticationError
+    from pypsrp.powershell import RunspacePool
+    from pypsrp.wsman import WSMan
+
     lab.host("win")
-    lab.serve("win")
+    served = lab.serve("win")
     before = lab.state("win")["registry"]
     proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab, password="wrong"), check=False)
     assert proc.returncode != 0
     assert "UNREACHABLE" in proc.stdout and "failed to authenticate" in proc.stdout
     assert lab.state("win")["registry"] == before
+    for auth in ("negotiate", "ntlm"):  # psrp's default, NTLM in SPNEGO, and raw NTLM
+        wsman = WSMan("127.0.0.1", port=served.ports["win"], username=WINRM_USER, password="wrong", ssl=False,
+                      auth=auth)
+        with pytest.raises(AuthenticationError):
+            RunspacePool(wsman).open()
 
 
 def test_the_shipped_served_inventory_works_with_psrp(lab):
