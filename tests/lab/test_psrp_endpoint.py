@@ -33,15 +33,19 @@ def changed(proc):
     return sum(1 for _host, result in proc.results if result.get("changed"))
 
 
-def psrp_connection(served, host, password=WINRM_PASSWORD):
+def psrp_connection(served, host, password=WINRM_PASSWORD, https=False):
     """ansible-core's own psrp connection plugin, configured as a play would."""
     from ansible.playbook.play_context import PlayContext
     from ansible.plugins.loader import connection_loader
 
     conn = connection_loader.get("psrp", PlayContext(), None)
-    conn.set_options(var_options={"ansible_host": "127.0.0.1", "ansible_port": served.ports[host],
-                                  "ansible_user": WINRM_USER, "ansible_password": password,
-                                  "ansible_psrp_auth": "ntlm", "ansible_psrp_protocol": "http"})
+    options = {"ansible_host": "127.0.0.1", "ansible_port": served.ports[host], "ansible_user": WINRM_USER,
+               "ansible_password": password, "ansible_psrp_auth": "ntlm", "ansible_psrp_protocol": "http"}
+    if https:
+        # psrp's default auth (negotiate), bound to the lab's certificate (channel binding).
+        options.update(ansible_port=served.https_ports[host], ansible_psrp_protocol="https",
+                       ansible_psrp_auth="negotiate", ansible_psrp_ca_cert=served.certificate)
+    conn.set_options(var_options=options)
     return conn
 
 
@@ -82,6 +86,16 @@ def test_put_and_fetch_file_scripts_reach_the_file_model(lab, tmp_path):
     conn.close()
     files = lab.state("win")["files"]
     assert "C:\\Windows\\Temp\\blob.bin" in files and "C:\\Windows\\Temp\\empty.bin" in files
+
+
+def test_https_with_negotiate_and_the_certificate_the_lab_makes(lab, tmp_path):
+    lab.host("win")
+    conn = psrp_connection(lab.serve("win"), "win", https=True)
+    (tmp_path / "small.txt").write_bytes(b"over TLS\r\n")
+    conn.put_file(str(tmp_path / "small.txt"), "C:\\Windows\\Temp\\small.txt")
+    conn.fetch_file("C:\\Windows\\Temp\\small.txt", str(tmp_path / "back.txt"))
+    conn.close()
+    assert (tmp_path / "back.txt").read_bytes() == b"over TLS\r\n"
 
 
 def test_other_powershell_is_refused_never_run(lab):

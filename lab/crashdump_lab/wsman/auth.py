@@ -113,8 +113,10 @@ class NtlmSession:
                 if self.context is None or self.context.complete:
                     # A raw NTLM token (transport=ntlm), or SPNEGO offering NTLM
                     # (auth=negotiate, ansible.builtin.psrp's default): Negotiate
-                    # falls back to NTLM when Kerberos is not available, as for a
-                    # workgroup host. The lab has no Kerberos: SPNEGO settles on NTLM.
+                    # uses NTLM when Kerberos is not available, as for a workgroup
+                    # host ("Authentication for remote connections",
+                    # https://learn.microsoft.com/en-us/windows/win32/winrm/authentication-for-remote-connections).
+                    # The lab has no Kerberos: SPNEGO settles on NTLM.
                     raw = token[:8] == NTLM_SIGNATURE
                     self.context = spnego.server(protocol="ntlm" if raw else "negotiate",
                                                  options=spnego.NegotiateOptions.use_ntlm if raw else 0,

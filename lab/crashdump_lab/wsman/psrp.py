@@ -1,7 +1,9 @@
 """The PowerShell remoting resource
 (http://schemas.microsoft.com/powershell/Microsoft.PowerShell) of one lab host.
 
-[MS-PSRP] 3.1.4 / 3.2.4 carry PSRP over the WinRS operations of [MS-WSMV]:
+[MS-PSRP] "PowerShell Remoting Protocol"
+(https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/),
+3.1.5.3 and 3.2.5.3, carries PSRP over the WinRS operations of [MS-WSMV]:
 a runspace pool is a shell created with the client's ShellId and its first
 messages in ``creationXml``; a pipeline is a Command whose CommandId is the
 pipeline id and whose Arguments hold its first fragment; further client data

@@ -12,7 +12,8 @@ exact text of their one script:
   bootstrap, the agent and the batch byte for byte); its output lines come
   back as output strings and its ``exit`` code through the host's
   SetShouldExit, which is how ``exit`` in a remote runspace reaches the client
-  (PSHost.SetShouldExit; what ansible-core reads as the rc);
+  (PSHost.SetShouldExit, https://learn.microsoft.com/en-us/dotnet/api/system.management.automation.host.pshost.setshouldexit;
+  [MS-PSRP] 2.2.3.17 Host Method Identifier; what ansible-core reads as the rc);
 * ansible-core's put_file and fetch_file: bootstrap_wrapper.ps1, fed the
   exec_wrapper manifest naming psrp_put_file.ps1 or psrp_fetch_file.ps1;
   handed to the lab's file model. exec_wrapper.ps1 runs them with
