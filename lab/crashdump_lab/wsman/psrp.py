@@ -88,7 +88,11 @@ class Pool(Shell):
 
 
 class PowerShellResource(ShellResource):
-    """The runspace pools of one host; ``runner`` is the WinRS resource's."""
+    """The runspace pools of one host; ``runner`` is the WinRS resource's.
+
+    Not modelled: the plugin's own quotas (Windows gives the Microsoft.PowerShell
+    plugin its own; here a user's pools are only held to the host's
+    max_shells_per_user, counted apart from its WinRS shells)."""
 
     resource_uri = RESOURCE_URI
 

@@ -44,14 +44,14 @@ class HostEndpoint:
         # quota): WinRS shells and PowerShell runspace pools, by resource URI.
         if resources is None:
             runner = Runner(state_dir, host)
-            resources = {r.resource_uri.lower(): r for r in (
+            resources = {r.resource_uri: r for r in (
                 ShellResource(runner, host.upper(), self.settings),
                 PowerShellResource(runner, host.upper(), self.settings))}
         self.resources = resources
 
     def resource(self, uri):
-        """The resource ``uri`` names (resource URIs are case-insensitive)."""
-        found = self.resources.get((uri or "").lower())
+        """The resource ``uri`` names."""
+        found = self.resources.get(uri)
         if found is None:
             raise soap.Fault("s:Sender", "w:DestinationUnreachable",
                              "The WS-Management service cannot process the request because the resource URI %s is "
