@@ -38,9 +38,9 @@ if str(COLLECTIONS) not in _paths:
 
 # -- Running the collection through real ansible-playbook on seeded lab hosts --
 
-# CRASHDUMP_LAB_CONNECTION=winrm: Lab.inventory() serves its hosts with
-# `labctl serve` and reaches them with ansible.builtin.winrm instead of the
-# lab's private connection plugin.
+# CRASHDUMP_LAB_CONNECTION=winrm or psrp: Lab.inventory() serves its hosts
+# with `labctl serve` and reaches them with ansible.builtin.winrm or
+# ansible.builtin.psrp instead of the lab's private connection plugin.
 LAB_CONNECTION = os.environ.get("CRASHDUMP_LAB_CONNECTION", "crashdump_lab")
 WINRM_USER, WINRM_PASSWORD = "Administrator", "CrashLab-2026!"  # the lab hosts' default account
 
@@ -51,8 +51,8 @@ _RUNNING = []  # every Served still running, stopped at the end of the session a
 class Served:
     """A running ``labctl serve`` for some lab hosts (free loopback ports), stopped by pid."""
 
-    def __init__(self, env, hosts):
-        self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", "--port", "0", *hosts],
+    def __init__(self, env, hosts, options=("--port", "0")):
+        self.proc = subprocess.Popen([str(REPO / "lab" / "labctl"), "serve", *options, *hosts],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _RUNNING.append(self)
         self.ports, self.https_ports = {}, {}
@@ -94,6 +94,15 @@ def winrm_inventory_lines(ports, password=WINRM_PASSWORD):
     return lines + ["      vars:", "        ansible_connection: winrm", "        ansible_winrm_transport: ntlm",
                     "        ansible_winrm_scheme: http", "        ansible_winrm_message_encryption: always",
                     "        ansible_user: %s" % WINRM_USER, "        ansible_password: %s" % json.dumps(password)]
+
+
+def psrp_inventory_lines(ports, password=WINRM_PASSWORD):
+    """Hosts reached with ansible.builtin.psrp over HTTP, NTLM and message encryption at their served ports."""
+    lines = ["        %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in ports.items()]
+    return lines + ["      vars:", "        ansible_connection: psrp", "        ansible_psrp_auth: ntlm",
+                    "        ansible_psrp_protocol: http", "        ansible_user: %s" % WINRM_USER,
+                    "        ansible_password: %s" % json.dumps(password)]
+
 
 class Lab:
     """A private lab: its own state folder and inventory under tmp_path."""
@@ -138,9 +147,9 @@ class Lab:
     def stats(self, name):
         return json.loads(self.labctl("stats", name))
 
-    def serve(self, *hosts):
-        """Serve ``hosts`` as WinRM endpoints until the test ends."""
-        served = Served(self.env, hosts)
+    def serve(self, *hosts, options=("--port", "0")):
+        """Serve ``hosts`` as WinRM endpoints until the test ends (``options``: of labctl serve)."""
+        served = Served(self.env, hosts, options)
         self.served.append(served)
         return served
 
@@ -151,12 +160,13 @@ class Lab:
     def inventory(self, password=WINRM_PASSWORD):
         inv = self.root / "inventory.yml"
         lines = ["all:", "  children:", "    windows:", "      hosts:"]
-        if LAB_CONNECTION == "winrm":
+        if LAB_CONNECTION in ("winrm", "psrp"):
             ports = {h: p for served in self.served for h, p in served.ports.items()}
             missing = [h for h in self.hosts if h not in ports]
             if missing:
                 ports.update(self.serve(*missing).ports)
-            lines += winrm_inventory_lines({h: ports[h] for h in self.hosts}, password)
+            served_lines = winrm_inventory_lines if LAB_CONNECTION == "winrm" else psrp_inventory_lines
+            lines += served_lines({h: ports[h] for h in self.hosts}, password)
         else:
             lines += ["        %s: {}" % h for h in self.hosts]
             lines += ["      vars:", "        ansible_connection: crashdump_lab",

@@ -1,17 +1,18 @@
 """WS-Management endpoints for lab hosts, reached by ansible-core's own
-``ansible.builtin.winrm`` connection (pywinrm) over HTTP.
+``ansible.builtin.winrm`` (pywinrm) and ``ansible.builtin.psrp`` (pypsrp)
+connections.
 
 One concept per module:
 
 * ``soap``    -- envelopes, WS-Management headers and Windows' SOAP faults ([MS-WSMV]).
-* ``auth``    -- HTTP authentication (NTLM through pyspnego, Basic when allowed)
+* ``auth``    -- HTTP authentication (NTLM, raw or in SPNEGO, through pyspnego; Basic when allowed)
                  and WinRM message encryption (multipart/encrypted).
 * ``shell``   -- the WinRS shell resource: Create, Command, Send, Receive, Signal, Delete.
+* ``psrp``    -- the PowerShell remoting resource (runspace pools and pipelines,
+                 PSRP messages made and read by psrpcore) on the same operations.
 * ``runner``  -- what a command does inside the host: the collection's bootstrap
                  goes to the lab's agent model, ansible-core's file transfer
                  scripts to its file model, anything else is refused.
-* ``server``  -- the HTTP listener of one host, and serving many.
-
-PSRP (the runspace pool resource of the same endpoint) is meant to sit beside
-``shell`` as another resource URI sharing ``soap``, ``auth`` and ``server``.
+* ``psrp_runner`` -- the same for a PSRP pipeline's script and input objects.
+* ``server``  -- the HTTP listener of one host, dispatching by resource URI, and serving many.
 """

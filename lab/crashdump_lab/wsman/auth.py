@@ -105,15 +105,21 @@ class NtlmSession:
 
     def step(self, scheme, token, conf):
         """Feed one ``Authorization: Negotiate|NTLM <token>``; returns the
-        reply token (None when the exchange is complete). Raises Refused."""
-        if token[:8] != NTLM_SIGNATURE:
-            # A SPNEGO (Kerberos-capable) token: the lab accepts NTLM only.
-            self.context = None
-            raise Refused("only NTLM tokens are accepted", challenges(conf))
+        reply header value, or None. SPNEGO's last reply (its mechListMIC)
+        comes with the exchange complete: it goes on the response to the
+        request itself. Raises Refused."""
         with _user_file(self.cred_dir, self.host, conf):
             try:
                 if self.context is None or self.context.complete:
-                    self.context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm,
+                    # A raw NTLM token (transport=ntlm), or SPNEGO offering NTLM
+                    # (auth=negotiate, ansible.builtin.psrp's default): Negotiate
+                    # uses NTLM when Kerberos is not available, as for a workgroup
+                    # host ("Authentication for remote connections",
+                    # https://learn.microsoft.com/en-us/windows/win32/winrm/authentication-for-remote-connections).
+                    # The lab has no Kerberos: SPNEGO settles on NTLM.
+                    raw = token[:8] == NTLM_SIGNATURE
+                    self.context = spnego.server(protocol="ntlm" if raw else "negotiate",
+                                                 options=spnego.NegotiateOptions.use_ntlm if raw else 0,
                                                  channel_bindings=self.channel_bindings)
                 reply = self.context.step(token)
             except spnego.exceptions.SpnegoError as e:

@@ -27,6 +27,7 @@ from .. import transport
 POWERSHELL_PREFIX = transport.COMMAND_PREFIX
 # The exec_wrapper input is sections separated by a line of four NUL characters.
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
+WINRM_TRANSFER = ("winrm_put_file.ps1", "winrm_fetch_file.ps1")
 CANNOT_RUN = "the lab cannot run this PowerShell"
 
 
@@ -65,6 +66,31 @@ def cannot_run(why):
     return 1, b"", ("%s: %s\r\n" % (CANNOT_RUN, why)).encode("utf-8")
 
 
+class CannotRun(Exception):
+    """A script the lab does not model; the message says what it was."""
+
+
+def transfer_action(bootstrap_json, manifest_json, allowed):
+    """(name, params) of the one action of an exec_wrapper manifest when it is
+    ansible-core's own file transfer script named in ``allowed``, sent as
+    ansible-core ships it; raises CannotRun otherwise."""
+    try:
+        bootstrap = json.loads(bootstrap_json)
+        manifest = json.loads(manifest_json)
+        actions = manifest["actions"]
+        name = actions[0]["name"]
+        params = actions[0]["params"]
+        sent = base64.b64decode(manifest["scripts"][name]["script"]).decode("utf-8")
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise CannotRun("unreadable exec_wrapper manifest (%s)" % e) from e
+    if bootstrap.get("script") != ansible_script("exec_wrapper.ps1") or len(actions) != 1 \
+            or manifest.get("signed_hashlist"):
+        raise CannotRun("an exec_wrapper manifest other than ansible-core's own file transfer")
+    if name not in allowed or sent != ansible_script(name):
+        raise CannotRun("ansible-core's exec_wrapper running %s" % name)
+    return name, params
+
+
 class Runner:
     """Runs commands for one lab host."""
 
@@ -90,34 +116,30 @@ class Runner:
         if len(sections) < 2:
             return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest on standard input")
         try:
-            bootstrap = json.loads(sections[0])
-            manifest = json.loads(sections[1])
-            actions = manifest["actions"]
-            name = actions[0]["name"]
-            params = actions[0]["params"]
-            sent = base64.b64decode(manifest["scripts"][name]["script"]).decode("utf-8")
-        except (ValueError, KeyError, IndexError, TypeError) as e:
-            return cannot_run("unreadable exec_wrapper manifest (%s)" % e)
-        if bootstrap.get("script") != ansible_script("exec_wrapper.ps1") or len(actions) != 1 \
-                or manifest.get("signed_hashlist"):
-            return cannot_run("an exec_wrapper manifest other than ansible-core's own file transfer")
-        if name not in ("winrm_put_file.ps1", "winrm_fetch_file.ps1") or sent != ansible_script(name):
-            return cannot_run("ansible-core's exec_wrapper running %s" % name)
+            name, params = transfer_action(sections[0], sections[1], WINRM_TRANSFER)
+        except CannotRun as e:
+            return cannot_run(str(e))
         if name == "winrm_put_file.ps1":
-            return self._put_file(params["Path"], sections[2] if len(sections) > 2 else b"")
+            return self._put_file(params["Path"], (sections[2] if len(sections) > 2 else b"").split(b"\r\n"))
         return self._fetch_file(params["Path"], int(params["BufferSize"]), int(params["Offset"]))
+
+    def put(self, path, pieces):
+        """Write the file of base64 ``pieces`` (text or bytes, empty ones
+        skipped) as the put_file scripts do; its SHA-1. Raises TransferError."""
+        try:
+            data = b"".join(base64.b64decode(p, validate=True) for p in pieces if p)
+        except binascii.Error as e:
+            raise transport.TransferError('Exception calling "FromBase64String": invalid base64 input') from e
+        self.transport.put_file(data, path)
+        return hashlib.sha1(data).hexdigest()  # noqa: S324 - the scripts' own checksum
 
     def _put_file(self, path, data_lines):
         """winrm_put_file.ps1: base64 lines in, the file written, its SHA-1 out."""
         try:
-            data = b"".join(base64.b64decode(line, validate=True) for line in data_lines.split(b"\r\n") if line)
-        except binascii.Error:
-            return 1, b"", b"Exception calling \"FromBase64String\": invalid base64 input\r\n"
-        try:
-            self.transport.put_file(data, path)
+            sha1 = self.put(path, data_lines)
         except transport.TransferError as e:
             return 1, b"", ("%s\r\n" % e).encode("utf-8")
-        return 0, ('{"sha1":"%s"}\r\n' % hashlib.sha1(data).hexdigest()).encode("ascii"), b""  # noqa: S324
+        return 0, ('{"sha1":"%s"}\r\n' % sha1).encode("ascii"), b""
 
     def _fetch_file(self, path, size, offset):
         """winrm_fetch_file.ps1: one chunk as base64, ``[DIR]`` for a folder,

@@ -20,10 +20,13 @@ INVENTORY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 
 HELP = """\
 Serve lab hosts as WinRM (WS-Management) endpoints on loopback, for
-ansible.builtin.winrm with ansible_winrm_transport=ntlm: HTTP with message
-encryption (what pywinrm does over HTTP) and HTTPS with a certificate the lab
-makes (STATE_DIR/wsman-https.pem; trust it with ansible_winrm_ca_trust_path,
-or ansible_winrm_server_cert_validation=ignore).
+ansible.builtin.winrm with ansible_winrm_transport=ntlm and for
+ansible.builtin.psrp (ansible_psrp_auth negotiate or ntlm; the PowerShell
+remoting resource Microsoft.PowerShell): HTTP with message encryption (what
+pywinrm and pypsrp do over HTTP) and HTTPS with a certificate the lab makes
+(STATE_DIR/wsman-https.pem; trust it with ansible_winrm_ca_trust_path or
+ansible_psrp_ca_cert, or turn validation off). lab/inventory-winrm.yml
+reaches them; add -e ansible_connection=psrp for psrp.
 
 Like real hosts, each host has its own loopback address, in the order given:
 127.0.0.1, 127.0.0.2, ... (from --bind), each with --port (5985) and
@@ -63,7 +66,8 @@ def inventory_hosts(path=INVENTORY):
 
 
 def add_parser(sub):
-    s = sub.add_parser("serve", help="serve lab hosts as WinRM endpoints (foreground; stop with SIGTERM or Ctrl-C)",
+    s = sub.add_parser("serve",
+                       help="serve lab hosts as WinRM and PSRP endpoints (foreground; stop with SIGTERM or Ctrl-C)",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("hosts", nargs="*", help="default: every host of lab/inventory.yml")
     s.add_argument("--bind", default="127.0.0.1", help="first loopback address (default 127.0.0.1)")

@@ -16,6 +16,7 @@ import threading
 
 from .. import state, transport
 from . import auth, soap, tls
+from .psrp import PowerShellResource
 from .runner import Runner
 from .shell import DEFAULT_MAX_ENVELOPE_KB, ShellResource
 
@@ -34,13 +35,28 @@ def _envelope_too_large(limit):
 class HostEndpoint:
     """What every connection to one host's listener shares."""
 
-    def __init__(self, state_dir, host, cred_dir, channel_bindings=None, shells=None):
+    def __init__(self, state_dir, host, cred_dir, channel_bindings=None, resources=None):
         self.state_dir = state_dir
         self.host = host
         self.cred_dir = cred_dir
         self.channel_bindings = channel_bindings  # set for an HTTPS listener
-        # The HTTP and HTTPS listeners of a host share its shells (and their quota).
-        self.shells = shells or ShellResource(Runner(state_dir, host), host.upper(), self.settings)
+        # The HTTP and HTTPS listeners of a host share its shells (and their
+        # quota): WinRS shells and PowerShell runspace pools, by resource URI.
+        if resources is None:
+            runner = Runner(state_dir, host)
+            resources = {r.resource_uri: r for r in (
+                ShellResource(runner, host.upper(), self.settings),
+                PowerShellResource(runner, host.upper(), self.settings))}
+        self.resources = resources
+
+    def resource(self, uri):
+        """The resource ``uri`` names."""
+        found = self.resources.get(uri)
+        if found is None:
+            raise soap.Fault("s:Sender", "w:DestinationUnreachable",
+                             "The WS-Management service cannot process the request because the resource URI %s is "
+                             "not served by this lab host." % uri, 2150858770)
+        return found
 
     def settings(self):
         """The host's current winrm settings (its state can change while serving)."""
@@ -60,6 +76,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.ntlm = auth.NtlmSession(self.endpoint.cred_dir, self.endpoint.host, self.endpoint.channel_bindings)
+        self.final_token = None  # SPNEGO's last token, sent with the next response
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -121,9 +138,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except binascii.Error as e:
                     raise auth.Refused("malformed %s token" % scheme, auth.challenges(conf)) from e
                 reply = self.ntlm.step(scheme, raw, conf)
-                if reply is not None:
+                if reply is not None and not self.ntlm.complete:
                     self._reply(401, b"", {"WWW-Authenticate": [reply]})
                     return None
+                self.final_token = reply
                 return "ntlm"
             raise auth.Refused("unsupported authentication scheme %s" % scheme, auth.challenges(conf))
         if self.ntlm.complete:
@@ -139,13 +157,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             user = conf["user"]
             scheme = "http" if self.endpoint.channel_bindings is None else "https"
             endpoint = "%s://%s:%d/wsman" % ((scheme,) + self.server.server_address[:2])
-            return self.endpoint.shells.handle(request, user, endpoint)
+            return self.endpoint.resource(request.resource_uri).handle(request, user, endpoint)
         except soap.Fault as fault:
             fault.relates_to = request.message_id
             raise
 
     def _reply(self, status, body, headers):
         self.send_response(status)
+        if self.final_token is not None:
+            self.send_header("WWW-Authenticate", self.final_token)
+            self.final_token = None
         for name, value in headers.items():
             for one in value if isinstance(value, list) else [value]:
                 self.send_header(name, one)
@@ -174,8 +195,8 @@ def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None
     serving; HTTPS with ``certificate`` (cert_path, key_path from
     tls.certificate); sharing the shells of the Listener ``beside``."""
     bindings = None if certificate is None else tls.channel_bindings(certificate[0])
-    shells = None if beside is None else beside.RequestHandlerClass.endpoint.shells
-    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings, shells)
+    resources = None if beside is None else beside.RequestHandlerClass.endpoint.resources
+    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings, resources)
     handler = type("Handler_%s" % host.replace("-", "_"), (Handler,), {"endpoint": endpoint})
     listener = Listener((bind, port), handler)
     if certificate is not None:

@@ -64,6 +64,8 @@ class Command:
 
 
 class Shell:
+    input_streams, output_streams = "stdin", "stdout stderr"
+
     def __init__(self, user):
         self.id = str(uuid.uuid4()).upper()
         self.user = user
@@ -77,6 +79,8 @@ class Shell:
 class ShellResource:
     """The shells of one host. ``runner.run(command_line, stdin)`` executes a command."""
 
+    resource_uri = RESOURCE_URI
+
     def __init__(self, runner, machine, limits):
         self.runner = runner
         self.machine = machine
@@ -88,10 +92,6 @@ class ShellResource:
         """The response envelope (bytes) for a shell request; raises Fault."""
         action = request.action or ""
         verb = action.rsplit("/", 1)[-1]
-        if request.resource_uri != RESOURCE_URI:
-            raise Fault("s:Sender", "w:DestinationUnreachable",
-                        "The WS-Management service cannot process the request because the resource URI %s is "
-                        "not served by this lab host." % request.resource_uri, 2150858770)
         if verb == "Create" and action.startswith(TRANSFER):
             return self._create(request, user, endpoint)
         shell = self._shell(request)
@@ -123,21 +123,24 @@ class ShellResource:
                             "The WS-Management service cannot process the request. This user is allowed a maximum "
                             "number of %d concurrent shells, which has been exceeded. Close existing shells or "
                             "raise the quota for this user." % limit, 2150859173)
-            shell = Shell(user)
+            shell = self._new_shell(request, user)
             self.shells[shell.id] = shell
         created = ET.Element(q("x", "ResourceCreated"))
         ET.SubElement(created, q("a", "Address")).text = endpoint
         ref = ET.SubElement(created, q("a", "ReferenceParameters"))
-        ET.SubElement(ref, q("w", "ResourceURI")).text = RESOURCE_URI
+        ET.SubElement(ref, q("w", "ResourceURI")).text = self.resource_uri
         selectors = ET.SubElement(ref, q("w", "SelectorSet"))
         ET.SubElement(selectors, q("w", "Selector"), {"Name": "ShellId"}).text = shell.id
         body = ET.Element(q("rsp", "Shell"))
         ET.SubElement(body, q("rsp", "ShellId")).text = shell.id
-        ET.SubElement(body, q("rsp", "ResourceUri")).text = RESOURCE_URI
+        ET.SubElement(body, q("rsp", "ResourceUri")).text = self.resource_uri
         ET.SubElement(body, q("rsp", "Owner")).text = user
-        ET.SubElement(body, q("rsp", "InputStreams")).text = "stdin"
-        ET.SubElement(body, q("rsp", "OutputStreams")).text = "stdout stderr"
+        ET.SubElement(body, q("rsp", "InputStreams")).text = shell.input_streams
+        ET.SubElement(body, q("rsp", "OutputStreams")).text = shell.output_streams
         return envelope(TRANSFER + "/CreateResponse", request.message_id, [created, body])
+
+    def _new_shell(self, request, user):
+        return Shell(user)
 
     def _command(self, request, shell):
         line = request.body.find(q("rsp", "CommandLine"))
