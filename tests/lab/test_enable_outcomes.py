@@ -184,6 +184,9 @@ def test_a_restart_that_keeps_a_shared_process_is_not_reported_as_effective(lab)
                      "processes": [{"name": "appsvc.exe", "pid": 6100, "start_time": "2026-11-20T06:00:00.000Z",
                                     "account": "SYSTEM", "services": ["SharedA", "SharedB"],
                                     "path": "C:\\Program Files\\App\\appsvc.exe"}]})
+    check = lab.playbook(ENABLE, "--check", extra_vars={"exe": "appsvc.exe", "restart_service": "SharedA"})
+    assert ("service SharedA would be restarted (pid 6100); not effective: the process hosts other running "
+            "services and would keep running, so new image flags apply only when it restarts") in summary(check, "win")
     proc = lab.playbook(ENABLE, extra_vars={"exe": "appsvc.exe", "restart_service": "SharedA"})
     lines = summary(proc, "win")
     assert ("service SharedA restarted: pid 6100 is now pid 6100; not effective: the process hosts other running "
