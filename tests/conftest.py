@@ -56,7 +56,7 @@ class Served:
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _RUNNING.append(self)
         self.ports, self.https_ports = {}, {}
-        for _ in hosts:
+        for _host in hosts:
             line = self.proc.stdout.readline()
             if not line:
                 self.proc.wait()

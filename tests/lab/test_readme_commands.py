@@ -75,7 +75,7 @@ def own_terminal(command: str, cwd: Path, home: Path, state: Path) -> subprocess
     proc = subprocess.Popen([*_env(home, state), "bash", "-c", "exec " + command], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     hosts = (cwd / "lab" / "inventory.yml").read_text(encoding="utf-8").count("lab-win")
-    ready = [json.loads(proc.stdout.readline() or "null") for _ in range(hosts)]
+    ready = [json.loads(proc.stdout.readline() or "null") for _host in range(hosts)]
     assert all(isinstance(r, dict) and "host" in r for r in ready), f"{command} did not get ready: {ready}"
     return proc
 

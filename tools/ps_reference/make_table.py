@@ -353,7 +353,7 @@ def _dump(table: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     for option, repo in (
         ("--powershell-docs", "MicrosoftDocs/PowerShell-Docs"),
         ("--windows-docs", "MicrosoftDocs/windows-powershell-docs"),

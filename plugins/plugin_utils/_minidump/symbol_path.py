@@ -33,7 +33,8 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -150,7 +151,7 @@ class SymbolPath:
             return None
         self.fetched.append(url)
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310 (http/https only)
+            with open_url(url, timeout=self.timeout) as response:
                 out = io.BytesIO()
                 while True:
                     chunk = response.read(CHUNK)

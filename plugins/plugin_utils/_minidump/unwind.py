@@ -197,7 +197,7 @@ class StackWalker:
                     return regs
                 return self._pop_return(regs)
             chained = image.memory.read(image.base + unwind_rva + 4 + 2 * (count + (count & 1)),
-                                       fmt.RUNTIME_FUNCTION.size)
+                                        fmt.RUNTIME_FUNCTION.size)
             if chained is None:
                 return None
             unwind_rva = fmt.RUNTIME_FUNCTION.unpack(chained)[2]

@@ -84,8 +84,8 @@ def test_the_batch_reads_everything_once():
     # Built-in accounts travel by SID: their names are localised, and LocalSystem is no account name.
     assert named["folder"]["accounts"] == ["S-1-5-18", "S-1-5-19", "S-1-5-20"] == list(_preflight.BUILTIN_ACCOUNTS)
     for name in ("LocalService", "NT AUTHORITY\\LOCAL SERVICE", "s-1-5-19"):
-        assert _preflight.batch("app.exe", [], name, None)[0]["folder"]["accounts"] == ["S-1-5-19", "S-1-5-18",
-                                                                                         "S-1-5-20"]
+        accounts = _preflight.batch("app.exe", [], name, None)[0]["folder"]["accounts"]
+        assert accounts == ["S-1-5-19", "S-1-5-18", "S-1-5-20"]
     assert _preflight.batch("app.exe", [], ".\\svc", None)[0]["folder"]["accounts"][0] == ".\\svc"
 
 

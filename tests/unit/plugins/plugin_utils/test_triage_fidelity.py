@@ -168,7 +168,7 @@ def mutated(draw):
     for record in _shapes():
         record = {**record, "properties": list(record["properties"])}
         props = record["properties"]
-        for _ in range(draw(st.integers(0, 3))):
+        for _change in range(draw(st.integers(0, 3))):
             how = draw(st.sampled_from(["empty", "cut", "odd", "envelope"]))
             i = draw(st.integers(0, len(props) - 1)) if props else 0
             if how == "empty" and props:
