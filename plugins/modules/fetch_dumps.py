@@ -198,7 +198,7 @@ dumps:
       O(max_bytes_per_run)), V(not_fetched) (stopped by the free-space check or a full
       disk), V(not_harvested) (not held and O(fetch_new=false)),
       V(failed) (see C(error)), V(vanished) (deleted on the host meanwhile), V(changed) (rewritten on the
-      host meanwhile) or V(being_written) (WerFault still holds it open, so it cannot be read: never fetched
+      host meanwhile) or V(being_written) (WerFault still holds it open, so it cannot be read; never fetched
       partly; fetch it later).
   returned: always
   type: list

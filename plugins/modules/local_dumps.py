@@ -46,10 +46,10 @@ options:
       - C(DumpFolder), written as C(REG_EXPAND_SZ); environment variables are kept unexpanded.
       - WER's default is C(%LOCALAPPDATA%\\CrashDumps) of the crashing account.
       - A fully qualified path (C(C:\\WER), C(\\\\server\\share\\dumps)) or one starting with an environment
-        variable. A relative (C(dumps)), drive-relative (C(C:dumps)) or rooted (C(\\dumps)) path is refused: Windows
+        variable. A relative (C(dumps)), drive-relative (C(C:dumps)) or rooted (C(\\dumps)) path is refused, as Windows
         would resolve it against a current directory.
       - On a share, WerFault writes as the crashing account (SYSTEM and NetworkService reach the share as the
-        computer account, LocalService anonymously): the share must let it write; O(create_folder) is refused.
+        computer account, LocalService anonymously), so the share must let it write; O(create_folder) is refused.
     type: str
   dump_count:
     description:

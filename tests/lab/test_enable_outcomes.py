@@ -59,7 +59,7 @@ def test_enable_refuses_an_image_without_extension_before_anything_is_sent(lab):
     ({"exe": ["notepad.exe", "lsass.exe"]}, "lsass.exe is a sensitive system process"),
     ({"exe": ["notepad.exe", "netsh"]}, "'netsh' has no extension"),
     ({"exe": ["notepad.exe", "app.exe"], "restart_service": "a/b"}, "'a/b' is not a service name"),
-    ({"exe": ["notepad.exe", "app.exe"], "dump_folder": "WER"}, "dump_folder must be an absolute path"),
+    ({"exe": ["notepad.exe", "app.exe"], "dump_folder": "WER"}, "dump_folder 'WER' is relative"),
 ])
 def test_a_list_of_images_is_checked_whole_before_the_first_change_on_any_host(lab, extra, message):
     lab.host("a")
