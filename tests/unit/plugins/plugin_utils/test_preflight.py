@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight, _wer
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight, _preflight_antivirus, _wer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot
 
 ROOT_SDDL = "O:BAD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICIIO;SDGXGWGR;;;AU)(A;;LC;;;AU)"
@@ -156,16 +156,17 @@ def test_who_runs_the_image():
 
 
 def test_antivirus_states_and_defender_exclusions():
-    assert _preflight._product_state(0x61100) == (True, True)
-    assert _preflight._product_state(0x61110) == (True, False)
-    assert _preflight._product_state(0x60100) == (False, True)
-    assert _preflight._product_state(None) == (None, None)
+    assert _preflight_antivirus._product_state(0x61100) == (True, True)
+    assert _preflight_antivirus._product_state(0x61110) == (True, False)
+    assert _preflight_antivirus._product_state(0x60100) == (False, True)
+    assert _preflight_antivirus._product_state(None) == (None, None)
     env = {"SystemDrive": "C:", "ProgramData": "C:\\ProgramData"}
-    assert _preflight.excluded("C:\\WER", ["c:\\wer\\"], env)
-    assert _preflight.excluded("C:\\ProgramData\\Dumps", ["%ALLUSERSPROFILE%"], env)
-    assert _preflight.excluded("C:\\WER", ["C:\\WER\\*.dmp"], env)
-    assert _preflight.excluded("C:\\Users\\a\\AppData\\Local\\CrashDumps", ["%SystemDrive%\\Users\\*\\AppData"], env)
-    assert not _preflight.excluded("C:\\WER", ["C:\\WE", "C:\\WER2", "C:\\W[E]R"], env)
+    assert _preflight_antivirus.excluded("C:\\WER", ["c:\\wer\\"], env)
+    assert _preflight_antivirus.excluded("C:\\ProgramData\\Dumps", ["%ALLUSERSPROFILE%"], env)
+    assert _preflight_antivirus.excluded("C:\\WER", ["C:\\WER\\*.dmp"], env)
+    assert _preflight_antivirus.excluded("C:\\Users\\a\\AppData\\Local\\CrashDumps",
+                                         ["%SystemDrive%\\Users\\*\\AppData"], env)
+    assert not _preflight_antivirus.excluded("C:\\WER", ["C:\\WE", "C:\\WER2", "C:\\W[E]R"], env)
     defender = dict(BASE["defender"], available=True, reason=None, real_time_protection=True,
                     am_running_mode="Passive Mode", signature_age_days=1, exclusions_visible=True)
     assert problems(run(defender=defender)) == set()
@@ -184,8 +185,8 @@ def test_the_language_mode_refusal():
 
 def test_every_finding_is_documented():
     made = set()
-    for name in ("_preflight.py", "_preflight_verdict.py"):
-        source = (Path(_preflight.__file__).parent / name).read_text(encoding="utf-8")
+    for path in Path(_preflight.__file__).parent.glob("_preflight*.py"):
+        source = path.read_text(encoding="utf-8")
         made |= set(re.findall(r'(?:found\.add|_finding|\badd)\(\s*"([a-z0-9_]+)"', source))
     guide = (Path(__file__).resolve().parents[4] / "docs" / "docsite" / "rst" / "preflight.rst").read_text()
     documented = set(re.findall(r"^``([a-z0-9_]+)`` \((?:blocker|warning|info)\)$", guide, re.M))
