@@ -88,8 +88,8 @@ def main():
     base = statistics.median(bare)
     print("without symbols: %.1f ms" % (base * 1000))
     for name, values in (("cold cache", cold), ("warm cache, offline", warm)):
-        print("with symbols, %s: %.1f ms (%.1fx)" % (name, statistics.median(values) * 1000,
-                                                    statistics.median(values) / base))
+        median = statistics.median(values)
+        print("with symbols, %s: %.1f ms (%.1fx)" % (name, median * 1000, median / base))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,6 @@ def typed(value_type, raw):
     return data if encode(value_type, data) == raw else None
 
 
-
 def dotnet(value_type, raw):
     """What RegistryKey.GetValue returns for stored bytes (.NET Framework reference source,
     RegistryKey.InternalGetValue): strings padded to whole characters, a REG_SZ losing one trailing NUL,

@@ -207,6 +207,7 @@ class Transport:
             raise failure
         return chunk
 
+
 def _host_path(lab, path):
     """The file a transfer opens: the connection's PowerShell is the agent's, redirected when it is 32-bit."""
     path = winpath.norm(path)

@@ -95,8 +95,8 @@ def evaluate(facts, snap, exe, planned, account=None, full_dump_bytes=1024 * MIB
         eff[name] = {"value": value, "source": "planned"}
     local_dumps_findings(found, snap, exe, eff, planned, views)
     locations = dump_locations(found, facts, eff, exe, instances, account, full_dump_bytes)
-    antivirus_findings(found, facts["defender"], facts["av"], [loc["folder"] for loc in locations if loc["folder"]],
-               os_facts.get("env") or {})
+    folders = [loc["folder"] for loc in locations if loc["folder"]]
+    antivirus_findings(found, facts["defender"], facts["av"], folders, os_facts.get("env") or {})
     if "restart_service" in facts:
         _preflight_verdict.restart_service_findings(found.add, facts["restart_service"], exe, instances)
     order = {s: i for i, s in enumerate(SEVERITIES)}

@@ -78,9 +78,9 @@ def test_file_remove_reports_a_read_only_file_and_leaves_it(host):
 
 
 def test_fetch_dumps_skips_a_dump_being_written_and_reports_a_read_only_one(lab, tmp_path):
+    kept = {KEPT: {"content": "MDMP keep", "readonly": True}}
     lab.host("win", {"registry": {LD + "\\netsh.exe": {"values": {
-        "DumpFolder": {"type": "REG_EXPAND_SZ", "data": FOLDER}}}}, "files": {KEPT: {"content": "MDMP keep",
-                                                                                        "readonly": True}}})
+        "DumpFolder": {"type": "REG_EXPAND_SZ", "data": FOLDER}}}}, "files": kept})
     writing = json.loads(lab.labctl("crash", "win", "netsh.exe", "--pid", "200", "--being-written"))["dump"]["path"]
     play = ("- crashdump.windows.fetch_dumps: " + json.dumps({"exe": "netsh.exe", "dest": str(tmp_path / "d"),
                                                               "remove_after_fetch": True}))

@@ -12,8 +12,8 @@ from crashdump_lab.seed import seed_host
 def test_the_lab_writes_progress_clixml_when_the_host_asks(state_dir):
     seed_host(state_dir, "noisy", {"os": {"progress_on_stderr": True}})
     ops = [{"op": "os_facts"}]
-    rc, out, err = transport.Transport(state_dir, "noisy").exec_command(_agent.build_command(),
-                                                                         _agent.build_payload(ops))
+    noisy = transport.Transport(state_dir, "noisy")
+    rc, out, err = noisy.exec_command(_agent.build_command(), _agent.build_payload(ops))
     assert rc == 0 and err.startswith(b"#< CLIXML\r\n<Objs ") and b'S="progress"' in err
     assert _agent.parse_output(ops, rc, out, err)[0]["ok"] is True
     seed_host(state_dir, "quiet", {})
