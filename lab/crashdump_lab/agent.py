@@ -23,7 +23,6 @@ from .op_args import _Args
 PROTOCOL_VERSION = 1
 
 
-
 # The agent refuses these in a 32-bit process on 64-bit Windows: the file system redirector would show it
 # SysWOW64 for System32 (lab/crashdump_lab/redirector.py).
 FILE_SYSTEM_OPS = ("path_stat", "dir_ensure", "dir_remove", "file_list", "file_remove", "file_find", "temp_dir",
@@ -78,7 +77,6 @@ def _error_path(op, name):
             text = text.rstrip("\\") + "\\" + (str(op["name"]) or "(default)")
         return text
     return next((op[f] for f in ("path", "name", "log") if isinstance(op.get(f), str)), None)
-
 
 
 _OPS = {

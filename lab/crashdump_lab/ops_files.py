@@ -103,8 +103,6 @@ def _file_remove(host, a):
     return {"removed": host.files.remove_file(path) if path else False}
 
 
-
-
 def _agent_account(state):
     """The account the agent runs as: the connecting administrator."""
     return next(k for k, a in state["accounts"].items() if a.get("admin"))

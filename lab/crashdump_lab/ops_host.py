@@ -104,8 +104,6 @@ def _event_query(host, a):
 # -- harvest: file_find, temp_dir, file_compress ------------------------------
 
 
-
-
 def _since(a):
     since = a.get("since", str, required=False)
     try:

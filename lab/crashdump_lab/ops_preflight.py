@@ -178,8 +178,8 @@ def _defender_state(host, a):
     # Defender can hide exclusions from local administrators (HideExclusionsFromLocalAdmins).
     result["exclusions_visible"] = defender.get("exclusions_visible", True)
     if result["exclusions_visible"]:
-        result.update({k: list(defender.get(k, [])) for k in ("exclusion_paths", "exclusion_processes",
-                                                               "exclusion_extensions")})
+        kinds = ("exclusion_paths", "exclusion_processes", "exclusion_extensions")
+        result.update({k: list(defender.get(k, [])) for k in kinds})
     return result
 
 
