@@ -76,13 +76,13 @@ options:
     description:
       - Check as if the writer sets a global C(DumpCount=0) when it creates LocalDumps, as
         M(crashdump.windows.local_dumps) does with O(crashdump.windows.local_dumps#module:limit_to_image=true);
-        this decides what other processes get (RV(verdict.other_processes)).
+        this decides what other processes get (C(other_processes) of RV(verdict)).
     type: bool
     default: false
   page_heap:
     description:
       - Check as if this page heap mode were written for the image (what M(crashdump.windows.gflags) is about to
-        write); RV(verdict.page_heap) then lists the running instances that will not have it until they restart.
+        write); C(page_heap) of RV(verdict) then lists the running instances that will not have it until they restart.
       - Omitted, the image's flags on the host are checked.
     type: str
     choices: [full, standard, "off"]
