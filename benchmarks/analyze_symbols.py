@@ -13,49 +13,21 @@ of the test suite.
 """
 
 import argparse
-import functools
-import gzip
-import http.server
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures" / "symbols"
 sys.path.insert(0, str(REPO / ".ansible" / "collections"))
+sys.path.insert(0, str(REPO / "tests" / "fixtures" / "symbols"))
 
-import cabarchive  # noqa: E402
+from symbol_store import SymbolServer, lay_out, unpacked  # noqa: E402
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze_file  # noqa: E402
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbol_path import SymbolPath  # noqa: E402
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbols import Symbolizer  # noqa: E402
-
-EXE, PDB = "symbols_crash.exe", "symbols_crash.pdb"
-EXE_KEY, PDB_KEY = "6B12FE4B1f000", "59C8C9A971F979734C4C44205044422E1"
-
-
-def unpacked(name):
-    return gzip.decompress((FIXTURES / (name + ".gz")).read_bytes())
-
-
-def serve(root):
-    (root / EXE / EXE_KEY).mkdir(parents=True)
-    (root / EXE / EXE_KEY / EXE).write_bytes(unpacked(EXE))
-    (root / PDB / PDB_KEY).mkdir(parents=True)
-    cab = cabarchive.CabArchive()
-    cab[PDB] = cabarchive.CabFile(unpacked(PDB))
-    (root / PDB / PDB_KEY / "symbols_crash.pd_").write_bytes(cab.save(compress=True))
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
 
 
 def timed(dump, symbol_path=None):
@@ -72,8 +44,8 @@ def main():
         tmp = Path(tmp)
         dump = tmp / "symbols_crash.mini.dmp"
         dump.write_bytes(unpacked("symbols_crash.mini.dmp"))
-        httpd = serve(tmp / "server")
-        url = "http://127.0.0.1:%d" % httpd.server_address[1]
+        server = SymbolServer(lay_out(tmp / "server"))
+        url = server.url
         timed(dump)  # imports and first page-ins outside the measurement
         bare = [timed(dump)[0] for _ in range(args.runs)]
         cold = []
@@ -82,8 +54,7 @@ def main():
             cold.append(seconds)
         frame = result["crashing_thread"]["frames"][0]
         assert frame["function"] == "store_value", frame
-        httpd.shutdown()
-        httpd.server_close()
+        server.stop()
         warm = [timed(dump, "srv*%s*%s" % (tmp / "cache0", url))[0] for _ in range(args.runs)]
     base = statistics.median(bare)
     print("without symbols: %.1f ms" % (base * 1000))

@@ -88,20 +88,20 @@ def pytest_sessionfinish(session, exitstatus):
         served.stop()
 
 
-def winrm_inventory_lines(ports, password=WINRM_PASSWORD):
-    """Hosts reached with ansible.builtin.winrm over HTTP, NTLM and message encryption at their served ports."""
-    lines = ["        %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in ports.items()]
-    return lines + ["      vars:", "        ansible_connection: winrm", "        ansible_winrm_transport: ntlm",
-                    "        ansible_winrm_scheme: http", "        ansible_winrm_message_encryption: always",
-                    "        ansible_user: %s" % WINRM_USER, "        ansible_password: %s" % json.dumps(password)]
+# How ansible.builtin.winrm and ansible.builtin.psrp reach a served host: HTTP, NTLM (with message encryption).
+SERVED_CONNECTION_VARS = {
+    "winrm": {"ansible_winrm_transport": "ntlm", "ansible_winrm_scheme": "http",
+              "ansible_winrm_message_encryption": "always"},
+    "psrp": {"ansible_psrp_auth": "ntlm", "ansible_psrp_protocol": "http"},
+}
 
 
-def psrp_inventory_lines(ports, password=WINRM_PASSWORD):
-    """Hosts reached with ansible.builtin.psrp over HTTP, NTLM and message encryption at their served ports."""
+def served_inventory_lines(connection, ports, password=WINRM_PASSWORD):
+    """Hosts reached with ansible.builtin.``connection`` at their served ports."""
     lines = ["        %s: {ansible_host: 127.0.0.1, ansible_port: %d}" % (h, p) for h, p in ports.items()]
-    return lines + ["      vars:", "        ansible_connection: psrp", "        ansible_psrp_auth: ntlm",
-                    "        ansible_psrp_protocol: http", "        ansible_user: %s" % WINRM_USER,
-                    "        ansible_password: %s" % json.dumps(password)]
+    variables = dict(SERVED_CONNECTION_VARS[connection], ansible_connection=connection, ansible_user=WINRM_USER,
+                     ansible_password=password)
+    return lines + ["      vars:"] + ["        %s: %s" % (k, json.dumps(v)) for k, v in variables.items()]
 
 
 class Lab:
@@ -157,16 +157,18 @@ class Lab:
         for served in self.served:
             served.stop()
 
-    def inventory(self, password=WINRM_PASSWORD):
+    def inventory(self, password=WINRM_PASSWORD, connection=None):
+        """The lab's hosts over ``connection`` (winrm, psrp: served; else the lab plugin); CRASHDUMP_LAB_CONNECTION
+        by default."""
+        connection = connection or LAB_CONNECTION
         inv = self.root / "inventory.yml"
         lines = ["all:", "  children:", "    windows:", "      hosts:"]
-        if LAB_CONNECTION in ("winrm", "psrp"):
+        if connection in SERVED_CONNECTION_VARS:
             ports = {h: p for served in self.served for h, p in served.ports.items()}
             missing = [h for h in self.hosts if h not in ports]
             if missing:
                 ports.update(self.serve(*missing).ports)
-            served_lines = winrm_inventory_lines if LAB_CONNECTION == "winrm" else psrp_inventory_lines
-            lines += served_lines({h: ports[h] for h in self.hosts}, password)
+            lines += served_inventory_lines(connection, {h: ports[h] for h in self.hosts}, password)
         else:
             lines += ["        %s: {}" % h for h in self.hosts]
             lines += ["      vars:", "        ansible_connection: crashdump_lab",
@@ -194,6 +196,12 @@ class Lab:
             raise AssertionError("ansible-playbook failed (rc=%d):\n%s\n%s"
                                  % (proc.returncode, proc.stdout, proc.stderr))
         return proc
+
+
+def changed_count(proc):
+    """Tasks that reported a change, over all hosts."""
+    assert proc.results, proc.stdout
+    return sum(1 for _host, result in proc.results if result.get("changed"))
 
 
 def task_results(stdout):

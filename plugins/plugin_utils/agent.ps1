@@ -957,13 +957,20 @@ function Test-IsLockedError {
 }
 
 # A file that cannot be read is reported with the file, not as a failure.
-function Add-FileHash {
-    param([System.Collections.IDictionary]$Entry, [string]$Path, [bool]$WithHash)
-    $Entry['sha256'] = $null
-    $Entry['error'] = $null
-    $Entry['locked'] = $false
-    if (-not $WithHash) { return }
-    try { $Entry['sha256'] = Get-FileSha256 $Path }
+function New-FileEntry {
+    param([System.IO.FileInfo]$File, [bool]$WithHash)
+    $Entry = [ordered]@{
+        name   = $File.Name
+        path   = $File.FullName
+        size   = $File.Length
+        mtime  = (Format-IsoTime $File.LastWriteTimeUtc)
+        ctime  = (Format-IsoTime $File.CreationTimeUtc)
+        sha256 = $null
+        error  = $null
+        locked = $false
+    }
+    if (-not $WithHash) { return $Entry }
+    try { $Entry['sha256'] = Get-FileSha256 $File.FullName }
     catch {
         $ex = $_.Exception
         if ($ex -is [System.Management.Automation.MethodInvocationException] -and $null -ne $ex.InnerException) {
@@ -972,6 +979,7 @@ function Add-FileHash {
         $Entry['error'] = [string]$ex.Message
         $Entry['locked'] = (Test-IsLockedError $ex)
     }
+    return $Entry
 }
 
 function Invoke-FileList {
@@ -997,15 +1005,7 @@ function Invoke-FileList {
     $dir = New-Object System.IO.DirectoryInfo -ArgumentList $path
     foreach ($file in ($dir.GetFiles() | Sort-Object -Property Name)) {
         if (-not $matcher.IsMatch($file.Name)) { continue }
-        $entry = [ordered]@{
-            name  = $file.Name
-            path  = $file.FullName
-            size  = $file.Length
-            mtime = (Format-IsoTime $file.LastWriteTimeUtc)
-            ctime = (Format-IsoTime $file.CreationTimeUtc)
-        }
-        Add-FileHash $entry $file.FullName $withHash
-        $files.Add($entry)
+        $files.Add((New-FileEntry $file $withHash))
     }
 }
 
@@ -1568,16 +1568,7 @@ function Invoke-FileFind {
                 foreach ($matcher in $matchers) { if ($matcher.IsMatch($file.Name)) { $matched = $true } }
                 if (-not $matched) { continue }
                 if ($null -ne $sinceUtc -and $file.LastWriteTimeUtc -lt $sinceUtc) { continue }
-                $entry = [ordered]@{
-                    name  = $file.Name
-                    path  = $file.FullName
-                    size  = $file.Length
-                    mtime = (Format-IsoTime $file.LastWriteTimeUtc)
-                    ctime = (Format-IsoTime $file.CreationTimeUtc)
-                }
-                # A dump WER is still writing is locked: reported, not fatal.
-                Add-FileHash $entry $file.FullName $withHash
-                $folder['files'].Add($entry)
+                $folder['files'].Add((New-FileEntry $file $withHash))
             }
         }
         catch {

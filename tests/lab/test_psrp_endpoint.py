@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import WINRM_PASSWORD, WINRM_USER, psrp_inventory_lines
+from tests.conftest import WINRM_PASSWORD, WINRM_USER, changed_count
 
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
@@ -21,16 +21,7 @@ LOCAL_DUMPS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\Loca
 
 
 def inventory(lab, password=WINRM_PASSWORD):
-    """The lab's served hosts over ansible.builtin.psrp, whatever CRASHDUMP_LAB_CONNECTION says."""
-    inv = lab.root / "psrp-inventory.yml"
-    ports = {h: p for served in lab.served for h, p in served.ports.items()}
-    inv.write_text("\n".join(["all:", "  children:", "    windows:", "      hosts:",
-                              *psrp_inventory_lines(ports, password)]) + "\n")
-    return inv
-
-
-def changed(proc):
-    return sum(1 for _host, result in proc.results if result.get("changed"))
+    return lab.inventory(password, connection="psrp")
 
 
 def psrp_connection(served, host, password=WINRM_PASSWORD, https=False):
@@ -53,9 +44,9 @@ def test_enable_then_harvest_over_psrp(lab, tmp_path):
     lab.host("win")
     served = lab.serve("win")
     first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))
-    assert changed(first) == 2  # local_dumps and gflags
+    assert changed_count(first) == 2  # local_dumps and gflags
     assert lab.registry("win")[LOCAL_DUMPS + "\\netsh.exe"]["values"]["DumpType"]["data"] == 2
-    assert changed(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
+    assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
 
     # fetch_dumps moves the dump with ansible-core's own psrp fetch_file.
     lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
@@ -175,7 +166,7 @@ def test_the_shipped_served_inventory_works_with_psrp(lab):
     moved.write_text(yaml.safe_dump({"windows": {"hosts": {host: {"ansible_host": "127.0.14.1"}}}}))
     proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", "-e", "ansible_connection=psrp", "--limit", host,
                         "-i", str(moved), inventory=REPO / "lab" / "inventory-winrm.yml")
-    assert changed(proc) == 2
+    assert changed_count(proc) == 2
     assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry(host)
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import ansible_runner
 import pytest
 
+from tests.conftest import changed_count
+
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
 CLEANUP = REPO / "playbooks" / "cleanup_crash_dumps.yml"
@@ -37,12 +39,6 @@ SEEDS = {
 
 def canonical(state):
     return json.dumps({"registry": state["registry"], "files": state["files"]}, sort_keys=True)
-
-
-def changed_count(proc):
-    """Tasks that reported a change, over all hosts."""
-    assert proc.results, proc.stdout
-    return sum(1 for _host, result in proc.results if result.get("changed"))
 
 
 @pytest.fixture

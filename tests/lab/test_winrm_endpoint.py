@@ -13,7 +13,7 @@ import pytest
 import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
-from tests.conftest import WINRM_PASSWORD, WINRM_USER, winrm_inventory_lines
+from tests.conftest import WINRM_PASSWORD, WINRM_USER, changed_count
 
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
@@ -36,16 +36,7 @@ def protocol(served, host, password=PASSWORD, **kwargs):
 
 
 def inventory(lab, password=PASSWORD):
-    """The lab's hosts over ansible.builtin.winrm, whatever CRASHDUMP_LAB_CONNECTION says."""
-    inv = lab.root / "winrm-inventory.yml"
-    ports = {h: p for served in lab.served for h, p in served.ports.items()}
-    inv.write_text("\n".join(["all:", "  children:", "    windows:", "      hosts:",
-                              *winrm_inventory_lines(ports, password)]) + "\n")
-    return inv
-
-
-def changed(proc):
-    return sum(1 for _host, result in proc.results if result.get("changed"))
+    return lab.inventory(password, connection="winrm")
 
 
 def winrm_connection(served, host, password=PASSWORD, https=False):
@@ -71,9 +62,9 @@ def test_enable_then_harvest_over_winrm(lab, serve, tmp_path):
     served = serve("win")
     assert LOCAL_DUMPS + "\\netsh.exe" not in lab.registry("win")
     first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))
-    assert changed(first) == 2  # local_dumps and gflags
+    assert changed_count(first) == 2  # local_dumps and gflags
     assert lab.registry("win")[LOCAL_DUMPS + "\\netsh.exe"]["values"]["DumpType"]["data"] == 2
-    assert changed(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
+    assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
 
     # fetch_dumps moves the dump with ansible-core's own winrm fetch_file.
     lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
@@ -245,5 +236,5 @@ def test_operations_quota_and_ansible_recreating_its_shell(lab, serve):
     book = lab.root / "local_dumps.yml"
     book.write_text("- hosts: windows\n  gather_facts: false\n  tasks:\n"
                     "    - crashdump.windows.local_dumps: {exe: netsh.exe, dump_folder: 'C:\\WER', dump_type: full}\n")
-    assert changed(lab.playbook(book, inventory=inventory(lab))) == 1
+    assert changed_count(lab.playbook(book, inventory=inventory(lab))) == 1
     assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry("win")

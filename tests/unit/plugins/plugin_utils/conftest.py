@@ -1,4 +1,5 @@
-"""Puts the helpers beside this file on sys.path (``crash_records``: Application log records made here)."""
+"""Puts the helpers beside this file on sys.path (``crash_records``: Application log records made here;
+``powershell_tree``: the syntax tree the PowerShell tests walk)."""
 
 import os
 import sys

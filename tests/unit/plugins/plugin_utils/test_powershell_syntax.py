@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
-import tree_sitter_powershell
-from tree_sitter import Language, Node, Parser
+from powershell_tree import PS7_ONLY_NODE_TYPES, parse, walk
+from tree_sitter import Node
 
 ROOT = Path(__file__).resolve().parents[4]
 PLUGINS = ROOT / "plugins"
@@ -27,22 +27,9 @@ PROTOCOL_DOC = ROOT / "docs" / "docsite" / "rst" / "agent_protocol.rst"
 # PowerShell 7 only: pipeline chain operators, and cmdlet parameters that
 # Windows PowerShell 5.1 does not have. (Ternary, ?? and ?. do not parse with
 # this grammar at all, so the syntax check already rejects them.)
-PS7_ONLY_NODE_TYPES = {"pipeline_chain_tail": "'&&' / '||' pipeline chain"}
 PS7_ONLY_PARAMETERS = {"-parallel", "-ashashtable"}
 
 PS_FILES = sorted(PLUGINS.rglob("*.ps1"))
-
-
-def _parser() -> Parser:
-    return Parser(Language(tree_sitter_powershell.language()))
-
-
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 def _where(node: Node) -> str:
@@ -52,9 +39,9 @@ def _where(node: Node) -> str:
 
 def syntax_problems(source: bytes) -> list[str]:
     """Every ERROR or missing node of ``source``, with 1-based positions."""
-    tree = _parser().parse(source)
+    tree = parse(source)
     problems = []
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.is_missing:
             problems.append(f"{_where(node)}: missing {node.type!r}")
         elif node.is_error:
@@ -67,9 +54,9 @@ def syntax_problems(source: bytes) -> list[str]:
 
 def compatibility_problems(source: bytes) -> list[str]:
     """Constructs Windows PowerShell 5.1 cannot run, or the grammar misreads."""
-    tree = _parser().parse(source)
+    tree = parse(source)
     problems = []
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type in PS7_ONLY_NODE_TYPES:
             problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_ONLY_NODE_TYPES[node.type]}")
         elif node.type == "command_parameter" and node.text.decode().lower() in PS7_ONLY_PARAMETERS:
@@ -91,15 +78,15 @@ def documented_ops() -> list[str]:
 
 def dispatched_ops(source: bytes) -> list[str]:
     """String labels of the switch in the agent's Invoke-AgentOp function."""
-    tree = _parser().parse(source)
-    for node in _walk(tree.root_node):
+    tree = parse(source)
+    for node in walk(tree.root_node):
         if node.type != "function_statement":
             continue
         names = [child for child in node.children if child.type == "function_name"]
         if not names or names[0].text.decode().lower() != "invoke-agentop":
             continue
         labels = []
-        for inner in _walk(node):
+        for inner in walk(node):
             if inner.type == "switch_clause_condition":
                 label = inner.text.decode()
                 if label.startswith("'") and label.endswith("'"):
@@ -246,10 +233,10 @@ FORBIDDEN_AGENT_COMMANDS = {
 
 def test_agent_avoids_forbidden_commands():
     source = AGENT.read_bytes()
-    tree = _parser().parse(source)
+    tree = parse(source)
     used = [
         f"{_where(node)}: {node.text.decode()}"
-        for node in _walk(tree.root_node)
+        for node in walk(tree.root_node)
         if node.type == "command_name" and node.text.decode().lower() in FORBIDDEN_AGENT_COMMANDS
     ]
     assert not used, used
@@ -259,10 +246,10 @@ def test_agent_avoids_forbidden_commands():
 
 def test_agent_takes_the_batch_as_its_only_parameter():
     source = AGENT.read_bytes()
-    tree = _parser().parse(source)
+    tree = parse(source)
     blocks = [n for n in tree.root_node.children if n.type == "param_block"]
     assert blocks, "agent.ps1 has no top-level param block"
-    params = [n.text.decode() for n in _walk(blocks[0]) if n.type == "script_parameter"]
+    params = [n.text.decode() for n in walk(blocks[0]) if n.type == "script_parameter"]
     assert params == ["[string]$BatchJson"], params
 
 

@@ -23,8 +23,8 @@ import re
 from pathlib import Path
 
 import pytest
-import tree_sitter_powershell
-from tree_sitter import Language, Node, Parser
+from powershell_tree import PS7_ONLY_NODE_TYPES, parse, walk
+from tree_sitter import Node
 
 ROOT = Path(__file__).resolve().parents[4]
 TABLE = json.loads((Path(__file__).with_name("ps51_net45.json")).read_text(encoding="utf-8"))
@@ -39,18 +39,6 @@ AUTOMATIC = {name.lower() for name in TABLE["variables"]["automatic"]}
 # dictionaries", PowerShell 3.0 and later).
 SYNTAX_TYPE_LITERALS = {"ordered"}
 
-# Node types of PowerShell 7 syntax that the grammar parses. The grammar is
-# PowerShell 5.1's: ternary, ??, ??= and ?. do not parse at all, and any part
-# that does not parse is reported.
-PS7_NODE_TYPES = {"pipeline_chain_tail": "'&&' / '||' pipeline chain"}
-
-
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 def _where(node: Node) -> str:
@@ -104,7 +92,7 @@ def _type_problems(where: str, name: str, known: dict[str, set[str]]) -> list[st
 def _splat_keys(tree) -> dict[str, set[str]]:
     """For each variable, the keys its hashtable gets anywhere in the file."""
     keys: dict[str, set[str]] = {}
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type != "assignment_expression":
             continue
         left = node.children[0].text.decode()
@@ -116,7 +104,7 @@ def _splat_keys(tree) -> dict[str, set[str]]:
             found.add(target.group(2) or target.group(3))
             continue
         value = node.children[-1]
-        literal = next((n for n in _walk(value) if n.type == "hash_literal_expression"), None)
+        literal = next((n for n in walk(value) if n.type == "hash_literal_expression"), None)
         if literal is not None and literal.text.decode() == value.text.decode().strip():
             for entry in literal.children[1].children if literal.child_count > 2 else []:
                 if entry.type == "hash_entry":
@@ -132,7 +120,7 @@ def _variable_name(node: Node) -> str | None:
 
 def _variable_problems(tree) -> list[str]:
     defined, used = set(), []
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.type == "assignment_expression":
             left = node.children[0].text.decode()
             target = re.fullmatch(r"(?:\[[^\]]+\]\s*)*\$(\w+)", left)
@@ -169,7 +157,7 @@ def _command_problems(node: Node, functions: set[str], splats: dict[str, set[str
     splatted = [
         (inner, key)
         for child in children
-        for inner in _walk(child)
+        for inner in walk(child)
         if inner.type == "variable" and inner.text.decode().startswith("@")
         for key in sorted(splats.get(inner.text.decode()[1:].lower(), ()))
     ]
@@ -214,10 +202,10 @@ def _static_member_problems(node: Node, known: dict[str, set[str]]) -> list[str]
 
 
 def conformance_problems(source: bytes) -> list[str]:
-    tree = Parser(Language(tree_sitter_powershell.language())).parse(source)
+    tree = parse(source)
     functions = {
         child.text.decode().lower()
-        for node in _walk(tree.root_node)
+        for node in walk(tree.root_node)
         if node.type == "function_statement"
         for child in node.children
         if child.type == "function_name"
@@ -225,12 +213,12 @@ def conformance_problems(source: bytes) -> list[str]:
     splats = _splat_keys(tree)
     known = {**TYPES, **_compiled_types(source.decode("utf-8", "replace"))}
     problems = _variable_problems(tree)
-    for node in _walk(tree.root_node):
+    for node in walk(tree.root_node):
         if node.is_error or node.is_missing:
             text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")[:40]
             problems.append(f"{_where(node)}: not Windows PowerShell 5.1 syntax (??, ?:, ?. are 7 only): {text!r}")
-        elif node.type in PS7_NODE_TYPES:
-            problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_NODE_TYPES[node.type]}")
+        elif node.type in PS7_ONLY_NODE_TYPES:
+            problems.append(f"{_where(node)}: PowerShell 7 only: {PS7_ONLY_NODE_TYPES[node.type]}")
         elif node.type == "command":
             problems.extend(_command_problems(node, functions, splats, known))
         elif node.type == "type_literal":

@@ -1,6 +1,7 @@
 """Shared by the minidump tests: puts the helpers beside this file on sys.path
 (``fixture_dumps`` for the real dumps of tests/fixtures/dumps,
-``minidump_synth`` for small synthetic dumps) and unpacks real dumps once."""
+``minidump_synth`` for small synthetic dumps), and ``symbol_store`` of
+tests/fixtures/symbols; unpacks real dumps once."""
 
 import os
 import sys
@@ -8,8 +9,10 @@ import sys
 import pytest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+_SYMBOLS = os.path.join(_HERE, "..", "..", "..", "..", "fixtures", "symbols")
+for _path in (_HERE, os.path.normpath(_SYMBOLS)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import fixture_dumps  # noqa: E402
 

@@ -4,18 +4,14 @@ The dump, image and PDB come from tests/fixtures/symbols/make_symbols.sh; the li
 tests/fixtures/symbols/symbols_crash.c.
 """
 
-import functools
-import gzip
-import http.server
 import json
 import os
 import stat
-import threading
 from pathlib import Path
 
-import cabarchive
 import jsonschema
 import pytest
+from symbol_store import EXE, PDB, PDB_KEY, SymbolServer, lay_out, unpacked
 
 from ansible_collections.crashdump.windows.plugins.action.analyze_dump import symbolizer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze_file
@@ -27,15 +23,7 @@ from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbol
 )
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbols import Symbolizer
 
-FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "symbols"
 SCHEMA = json.loads((Path(analyze_file.__code__.co_filename).parent / "schema.json").read_text())
-EXE, PDB = "symbols_crash.exe", "symbols_crash.pdb"
-EXE_KEY = "6B12FE4B1f000"  # TimeDateStamp and SizeOfImage of the module record
-PDB_KEY = "59C8C9A971F979734C4C44205044422E1"  # GUID and age in the image's debug directory
-
-
-def unpacked(name):
-    return gzip.decompress((FIXTURES / (name + ".gz")).read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -45,38 +33,10 @@ def dump(tmp_path_factory):
     return str(path)
 
 
-class Server:
-    """A symbol server on loopback serving ``root``; ``requests`` lists the paths asked for."""
-
-    def __init__(self, root):
-        self.requests = []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args):
-                server.requests.append(self.path)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     functools.partial(Handler, directory=str(root)))
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def store(tmp_path):
     """Microsoft's layout: the image as it is, the PDB compressed (name.pd_, a CAB) as msdl serves it."""
-    root = tmp_path / "server"
-    (root / EXE / EXE_KEY).mkdir(parents=True)
-    (root / EXE / EXE_KEY / EXE).write_bytes(unpacked(EXE))
-    (root / PDB / PDB_KEY).mkdir(parents=True)
-    cab = cabarchive.CabArchive()
-    cab[PDB] = cabarchive.CabFile(unpacked(PDB))
-    (root / PDB / PDB_KEY / "symbols_crash.pd_").write_bytes(cab.save(compress=True))
-    server = Server(root)
+    server = SymbolServer(lay_out(tmp_path / "server"))
     yield server
     server.stop()
 
@@ -146,7 +106,7 @@ def test_a_warm_cache_works_offline_and_nothing_is_fetched_twice(dump, store, tm
 
 def test_a_missing_symbol_gives_no_function_and_no_failure(dump, store, tmp_path):
     (tmp_path / "empty").mkdir()
-    empty = Server(tmp_path / "empty")
+    empty = SymbolServer(tmp_path / "empty")
     try:
         result, path = run(dump, "srv*%s*%s" % (tmp_path / "cache", empty.url))
     finally:
@@ -175,7 +135,7 @@ def test_a_plain_folder_and_file_ptr(dump, store, tmp_path):
     pointer = tmp_path / "server2" / PDB / PDB_KEY
     pointer.mkdir(parents=True)
     (pointer / "file.ptr").write_text("PATH:%s" % (tmp_path / PDB))
-    second = Server(tmp_path / "server2")
+    second = SymbolServer(tmp_path / "server2")
     try:
         result, _path = run(dump, "%s;cache*%s;srv*%s" % (folder, tmp_path / "c", second.url))
     finally:
@@ -183,7 +143,7 @@ def test_a_plain_folder_and_file_ptr(dump, store, tmp_path):
     assert result["crashing_thread"]["frames"][0]["source_line"] == 14
     assert (tmp_path / "c" / PDB / PDB_KEY / PDB).is_file()
     (pointer / "file.ptr").write_text("PATH:/etc/passwd")  # not the file asked for: not read
-    second = Server(tmp_path / "server2")
+    second = SymbolServer(tmp_path / "server2")
     try:
         path = SymbolPath("srv*%s*%s" % (tmp_path / "c2", second.url), timeout=5)
         assert path.find(PDB, PDB_KEY) is None
