@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from service_seed import service, service_process
 
 REPO = Path(__file__).resolve().parents[2]
 ENABLE = REPO / "playbooks" / "enable_crash_dumps.yml"
@@ -178,12 +179,8 @@ def test_page_heap_of_an_image_not_running_takes_effect_at_its_next_start(lab):
 
 def test_a_restart_that_keeps_a_shared_process_is_not_reported_as_effective(lab):
     # appsvc.exe hosts two running services: restarting one leaves the process, and its missing page heap, alone.
-    svc = {"display_name": "x", "status": "Running", "start_mode": "Auto", "account": "LocalSystem", "pid": 6100,
-           "group": "appgroup"}
-    lab.host("win", {"services": {"SharedA": svc, "SharedB": dict(svc)},
-                     "processes": [{"name": "appsvc.exe", "pid": 6100, "start_time": "2026-11-20T06:00:00.000Z",
-                                    "account": "SYSTEM", "services": ["SharedA", "SharedB"],
-                                    "path": "C:\\Program Files\\App\\appsvc.exe"}]})
+    lab.host("win", {"services": {name: service("Running", 6100, group="appgroup") for name in ("SharedA", "SharedB")},
+                     "processes": [service_process("appsvc.exe", 6100, ["SharedA", "SharedB"])]})
     check = lab.playbook(ENABLE, "--check", extra_vars={"exe": "appsvc.exe", "restart_service": "SharedA"})
     assert ("service SharedA would be restarted (pid 6100); not effective: the process hosts other running "
             "services and would keep running, so new image flags apply only when it restarts") in summary(check, "win")

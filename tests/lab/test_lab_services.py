@@ -4,38 +4,27 @@
 from __future__ import annotations
 
 import pytest
+from service_seed import service, service_process
 
 from crashdump_lab import errors, open_host, seed_host, services
 
 HOST = "lab-win2022"
-BOOT = "2026-11-20T06:00:00.000Z"
-
-
-def _svc(status, pid=0, start_mode="Auto", **extra):
-    return dict({"display_name": "x", "status": status, "start_mode": start_mode, "account": "LocalSystem",
-                 "pid": pid}, **extra)
-
-
-def _proc(name, pid, names):
-    return {"name": name, "pid": pid, "start_time": BOOT, "account": "SYSTEM", "services": names,
-            "path": "C:\\Windows\\System32\\" + name}
-
-
 # AppUi needs AppWorker needs AppSvc; AppReport needs AppSvc but is stopped.
 # SharedA and SharedB run in one svchost (group appgroup); Off is Disabled.
 SEED = {
     "services": {
-        "AppSvc": _svc("Running", 6000, path='"C:\\Program Files\\App\\appsvc.exe" /service'),
-        "AppWorker": _svc("Running", 6004, depends_on=["appsvc"]),
-        "AppUi": _svc("Running", 6008, depends_on=["AppWorker", "EventLog"]),
-        "AppReport": _svc("Stopped", start_mode="Manual", depends_on=["AppSvc"]),
-        "SharedA": _svc("Running", 6100, group="appgroup"),
-        "SharedB": _svc("Running", 6100, group="AppGroup"),
-        "Off": _svc("Stopped", start_mode="Disabled"),
-        "NeedsOff": _svc("Stopped", start_mode="Manual", depends_on=["Off"]),
+        "AppSvc": service("Running", 6000, path='"C:\\Program Files\\App\\appsvc.exe" /service'),
+        "AppWorker": service("Running", 6004, depends_on=["appsvc"]),
+        "AppUi": service("Running", 6008, depends_on=["AppWorker", "EventLog"]),
+        "AppReport": service("Stopped", start_mode="Manual", depends_on=["AppSvc"]),
+        "SharedA": service("Running", 6100, group="appgroup"),
+        "SharedB": service("Running", 6100, group="AppGroup"),
+        "Off": service("Stopped", start_mode="Disabled"),
+        "NeedsOff": service("Stopped", start_mode="Manual", depends_on=["Off"]),
     },
-    "processes": [_proc("appsvc.exe", 6000, ["AppSvc"]), _proc("appworker.exe", 6004, ["AppWorker"]),
-                  _proc("appui.exe", 6008, ["AppUi"]), _proc("svchost.exe", 6100, ["SharedA", "SharedB"])],
+    "processes": [service_process(*p, folder="C:\\Windows\\System32") for p in (
+        ("appsvc.exe", 6000, ["AppSvc"]), ("appworker.exe", 6004, ["AppWorker"]), ("appui.exe", 6008, ["AppUi"]),
+        ("svchost.exe", 6100, ["SharedA", "SharedB"]))],
 }
 
 

@@ -3,36 +3,26 @@ services have dependents, a Disabled start mode, or share a svchost."""
 
 from __future__ import annotations
 
-BOOT = "2026-11-20T06:00:00.000Z"
-
-
-def _svc(status, pid=0, start_mode="Auto", **extra):
-    return dict({"display_name": "x", "status": status, "start_mode": start_mode, "account": "LocalSystem",
-                 "pid": pid}, **extra)
-
-
-def _proc(name, pid, names):
-    return {"name": name, "pid": pid, "start_time": BOOT, "account": "SYSTEM", "services": names,
-            "path": "C:\\Program Files\\App\\" + name}
-
+from service_seed import service, service_process
 
 SEED = {
     "services": {
         # AppUi needs AppWorker needs AppSvc; AppReport needs AppSvc and is stopped.
-        "AppSvc": _svc("Running", 6000),
-        "AppWorker": _svc("Running", 6004, depends_on=["AppSvc"]),
-        "AppUi": _svc("Running", 6008, depends_on=["AppWorker"]),
-        "AppReport": _svc("Stopped", start_mode="Manual", depends_on=["AppSvc"]),
+        "AppSvc": service("Running", 6000),
+        "AppWorker": service("Running", 6004, depends_on=["AppSvc"]),
+        "AppUi": service("Running", 6008, depends_on=["AppWorker"]),
+        "AppReport": service("Stopped", start_mode="Manual", depends_on=["AppSvc"]),
         # Set to Disabled while running: stopped, it could not start again.
-        "Legacy": _svc("Running", 6200, start_mode="Disabled"),
-        "LegacyUi": _svc("Running", 6204, depends_on=["Legacy"]),
+        "Legacy": service("Running", 6200, start_mode="Disabled"),
+        "LegacyUi": service("Running", 6204, depends_on=["Legacy"]),
         # Two services of one svchost group in one process.
-        "SharedA": _svc("Running", 6100, group="appgroup"),
-        "SharedB": _svc("Running", 6100, group="appgroup"),
+        "SharedA": service("Running", 6100, group="appgroup"),
+        "SharedB": service("Running", 6100, group="appgroup"),
     },
-    "processes": [_proc("appsvc.exe", 6000, ["AppSvc"]), _proc("appworker.exe", 6004, ["AppWorker"]),
-                  _proc("appui.exe", 6008, ["AppUi"]), _proc("legacy.exe", 6200, ["Legacy"]),
-                  _proc("legacyui.exe", 6204, ["LegacyUi"]), _proc("svchost.exe", 6100, ["SharedA", "SharedB"])],
+    "processes": [service_process(*p) for p in (
+        ("appsvc.exe", 6000, ["AppSvc"]), ("appworker.exe", 6004, ["AppWorker"]), ("appui.exe", 6008, ["AppUi"]),
+        ("legacy.exe", 6200, ["Legacy"]), ("legacyui.exe", 6204, ["LegacyUi"]),
+        ("svchost.exe", 6100, ["SharedA", "SharedB"]))],
 }
 
 
