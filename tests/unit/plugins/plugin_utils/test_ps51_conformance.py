@@ -40,7 +40,6 @@ AUTOMATIC = {name.lower() for name in TABLE["variables"]["automatic"]}
 SYNTAX_TYPE_LITERALS = {"ordered"}
 
 
-
 def _where(node: Node) -> str:
     return f"line {node.start_point[0] + 1}"
 
