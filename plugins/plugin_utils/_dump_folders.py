@@ -42,9 +42,16 @@ def remember_ops(snap, scope, folder):
     value = remembered(snap, scope)
     if value is not None and value["type"] == "REG_EXPAND_SZ" and value["data"] == folder:
         return []
-    ops = [] if snap.exists(KEY, JOURNAL_VIEW) else [{"op": "reg_create_key", "key": KEY, "view": JOURNAL_VIEW}]
-    return ops + [{"op": "reg_set", "key": KEY, "view": JOURNAL_VIEW, "name": scope, "type": "REG_EXPAND_SZ",
-                   "data": folder}]
+    state = snap.state(KEY, JOURNAL_VIEW)
+    ops = [] if state.exists else [{"op": "reg_create_key", "key": KEY, "view": JOURNAL_VIEW}]
+    return ops + [_set(state, scope, "REG_EXPAND_SZ", folder)]
+
+
+def _set(state, name, type_, data):
+    """The op writing ``name``, noted in the snapshot: a later plan of the same run sees it."""
+    state.exists = True
+    state.values[fold(name)] = {"name": name, "type": type_, "data": data}
+    return {"op": "reg_set", "key": state.key, "view": state.view, "name": name, "type": type_, "data": data}
 
 
 def _created(scope):
@@ -75,15 +82,17 @@ def absent_ops(snap, scope, found, created_dirs):
         dirs = kept_dirs + [d for d in created_dirs if fold(d) not in {fold(k) for k in kept_dirs}]
         if remembered(snap, scope) is None or dirs == kept_dirs:
             return []
-        return [{"op": "reg_set", "key": KEY, "view": JOURNAL_VIEW, "name": _created(scope), "type": "REG_MULTI_SZ",
-                 "data": dirs}]
+        return [_set(state, _created(scope), "REG_MULTI_SZ", dirs)]
     names = [n for n in (scope, _created(scope)) if state.exists and state.value(n) is not None]
     if not names:
         return []
     ops = [{"op": "dir_remove", "path": d} for d in reversed(kept_dirs)]
     ops += [{"op": "reg_delete_value", "key": KEY, "view": JOURNAL_VIEW, "name": n} for n in names]
-    if not set(state.values) - {fold(n) for n in names} and not state.subkeys:
+    for n in names:
+        del state.values[fold(n)]
+    if not state.values and not state.subkeys:
         ops.append({"op": "reg_delete_key", "key": KEY, "view": JOURNAL_VIEW})
+        state.exists = False
         if not snap.exists(JOURNAL_KEY, JOURNAL_VIEW):
             ops.append({"op": "reg_delete_key", "key": JOURNAL_ROOT, "view": JOURNAL_VIEW})
     return ops

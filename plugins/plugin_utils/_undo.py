@@ -100,15 +100,24 @@ class Journal:
         self._forgotten = []
 
     def record(self, name):
-        """A copy of the record ``name``, or a new empty one."""
-        found = self.records.get(fold(name))
+        """A copy of the record ``name`` as planned so far, or a new empty one."""
+        saved = [r for r in self._saved if fold(r.name) == fold(name)]
+        found = saved[-1] if saved else self.records.get(fold(name))
         return copy.deepcopy(found) if found else Record(name)
 
     def has(self, name):
         return fold(name) in self.records
 
     def names(self, prefix):
-        return sorted(r.name for k, r in self.records.items() if k.startswith(fold(prefix)))
+        """The records whose name starts with ``prefix`` once this plan is applied (several plans share a journal)."""
+        gone = {fold(n) for n in self._forgotten}
+        names = {k: r.name for k, r in self.records.items() if k not in gone}
+        names.update((fold(r.name), r.name) for r in self._saved)
+        return sorted(n for k, n in names.items() if k.startswith(fold(prefix)))
+
+    def touches(self, name):
+        """Whether the apply saves or forgets the record ``name``."""
+        return any(fold(n) == fold(name) for n in [r.name for r in self._saved] + self._forgotten)
 
     def save(self, record):
         self._saved.append(record)
