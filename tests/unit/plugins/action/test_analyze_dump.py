@@ -116,7 +116,8 @@ def test_a_folder_gives_one_entry_per_dump_and_reports_junk_per_file(results):
     assert (folder["analyzed"], folder["errors"]) == (2, 1)
     heap, null_read, junk = folder["dumps"]
     assert heap["ok"] and heap["analysis"]["faulting_module"]["name"] == "ntdll.dll"
-    assert null_read["analysis"]["exception"]["access"] == {"type": "read", "address": "0x0000000000000000"}
+    assert null_read["analysis"]["exception"]["access"] == {
+        "type": "read", "address": "0x0000000000000000", "record_type": "read"}
     assert null_read["analysis"]["modules"]
     assert junk == {"path": str(root / "dumps" / "c_junk.dmp"), "ok": False,
                     "error": "%s: not a minidump (signature b'PK\\x03\\x04', expected 'MDMP')" % junk["path"]}
