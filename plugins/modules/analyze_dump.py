@@ -78,10 +78,21 @@ options:
     description: The largest file, in MiB, fetched from a symbol server; larger ones are skipped with a warning.
     type: int
     default: 512
+  report:
+    description:
+      - Also write the analysis as a person reads it beside each dump, as C(DUMP.analysis.txt) (for
+        C(netsh.exe.4660.dmp), C(netsh.exe.4660.dmp.analysis.txt)), in the layout of WinDbg's C(!analyze -v) (the
+        exception record, the faulting instruction, the stack with function names and source lines, the hints, the
+        faulting module and bucket, the modules that matter).
+      - The file is owner-only (mode C(0600)) like the dumps, written atomically, and rewritten only when its text
+        changes; the task reports C(changed) when a report was written. The returned analysis stays the contract,
+        the text is for people.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
-    description: Only reads files; check mode changes nothing.
+    description: Only reads files; in check mode no report is written, and C(changed) says whether one would be.
   diff_mode:
     support: none
     description: Nothing changes, so there is nothing to diff.
@@ -138,6 +149,14 @@ EXAMPLES = r"""
     max_frames: 20
   delegate_to: localhost
 
+- name: Analyze the dumps and write a report a person reads beside each one (DUMP.analysis.txt)
+  crashdump.windows.analyze_dump:
+    path: /srv/crash_dumps
+    recurse: true
+    report: true
+  delegate_to: localhost
+  run_once: true
+
 - name: Analyze with function names and source lines from the team's and Microsoft's symbol servers
   crashdump.windows.analyze_dump:
     path: /srv/crash_dumps
@@ -179,6 +198,15 @@ dumps:
       description: Why the file could not be analyzed (not a minidump, truncated header, unreadable).
       type: str
       returned: when not ok
+    report:
+      description: The text report beside the dump (written, or that would be in check mode).
+      type: str
+      returned: with O(report), when ok and the report could be written
+      sample: /srv/crash_dumps/web01/netsh.exe.4660.dmp.analysis.txt
+    report_error:
+      description: Why the report could not be written (the analysis is there all the same).
+      type: str
+      returned: with O(report), when the report could not be written
       sample: "/srv/crash_dumps/x.dmp: not a minidump (signature b'PK\\x03\\x04', expected 'MDMP')"
     analysis:
       description: The analysis.
