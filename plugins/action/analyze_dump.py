@@ -5,17 +5,20 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze_file
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.errors import MinidumpError
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.report import render
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbol_path import SymbolPath, SymbolPathError
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbols import Symbolizer
 
 MAX_FRAMES = 1000
 SUFFIX = ".dmp"
+REPORT_SUFFIX = ".analysis.txt"
 
 
 def dump_files(path, recurse):
@@ -40,8 +43,32 @@ def symbolizer(symbol_path, timeout, max_bytes):
     return Symbolizer(SymbolPath(text, timeout=timeout, max_bytes=max_bytes))
 
 
-def analyze_one(path, max_frames, modules, symbols=None):
-    """One entry of the ``dumps`` result: the analysis, or the reason there is none."""
+def write_report(path, text, check_mode):
+    """Write ``text`` to ``path`` owner-only (atomically, as the dumps are written) unless it holds it
+    already; whether it changed (would change, in check mode)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text and os.stat(path).st_mode & 0o777 == 0o600:
+                return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    if check_mode:
+        return True
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".analysis-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return True
+
+
+def analyze_one(path, max_frames, modules, symbols=None, report=None):
+    """One entry of the ``dumps`` result: the analysis, or the reason there is none.
+    ``report(path, analysis)``, when given, writes the text report before the module lists are dropped."""
     try:
         analysis = analyze_file(path, max_frames=max_frames, symbolizer=symbols)
     except (MinidumpError, SymbolPathError) as e:
@@ -53,10 +80,13 @@ def analyze_one(path, max_frames, modules, symbols=None):
         return {"path": path, "ok": False,
                 "error": "%s: analysis failed (a crashdump.windows bug, please report it): %s: %s"
                          % (path, type(e).__name__, e)}
+    entry = {"path": path, "ok": True, "analysis": analysis}
+    if report is not None:
+        entry.update(report(path, analysis))
     if not modules:
         analysis["modules"] = []
         analysis["unloaded_modules"] = []
-    return {"path": path, "ok": True, "analysis": analysis}
+    return entry
 
 
 class ActionModule(ActionBase):
@@ -74,6 +104,7 @@ class ActionModule(ActionBase):
         symbol_path=dict(type="str"),
         symbol_timeout=dict(type="int", default=30),
         symbol_max_mb=dict(type="int", default=512),
+        report=dict(type="bool", default=False),
     )
 
     def run(self, tmp=None, task_vars=None):
@@ -91,11 +122,28 @@ class ActionModule(ActionBase):
             symbols = symbolizer(args["symbol_path"], args["symbol_timeout"], args["symbol_max_mb"] << 20)
         except SymbolPathError as e:
             raise AnsibleActionFail(str(e)) from None
-        dumps = [analyze_one(p, args["max_frames"], args["modules"], symbols)
+        self._reports_changed = 0
+        report = self._report if args["report"] else None
+        dumps = [analyze_one(p, args["max_frames"], args["modules"], symbols, report)
                  for p in dump_files(path, args["recurse"])]
         errors = [d for d in dumps if not d["ok"]]
         if errors:
             result.setdefault("warnings", []).append(
                 "%d of %d dumps could not be analyzed; dumps[].error says why" % (len(errors), len(dumps)))
-        result.update(changed=False, dumps=dumps, analyzed=len(dumps) - len(errors), errors=len(errors))
+        failed = [d for d in dumps if "report_error" in d]
+        if failed:
+            result.setdefault("warnings", []).append(
+                "%d reports could not be written; dumps[].report_error says why" % len(failed))
+        result.update(changed=self._reports_changed > 0, dumps=dumps, analyzed=len(dumps) - len(errors),
+                      errors=len(errors))
         return result
+
+    def _report(self, path, analysis):
+        """The ``report`` fields of a dump's entry, writing DUMP.analysis.txt beside it."""
+        target = path + REPORT_SUFFIX
+        try:
+            changed = write_report(target, render(analysis), self._task.check_mode)
+        except OSError as e:
+            return {"report_error": "cannot write %s: %s" % (target, e.strerror or e)}
+        self._reports_changed += changed
+        return {"report": target}

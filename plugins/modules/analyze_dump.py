@@ -12,14 +12,18 @@ description:
     function names and source lines from the modules' PDB (or Breakpad C(.sym)) files too.
   - For each dump, the operating system and CPU, the process id and times, the exception (code, name, flags, address,
     parameters decoded; the access type and address of an access violation; the C(__fastfail) code of
-    C(0xC0000409); the thrown C++ type when the dump holds it), the faulting module with its version, time stamp and
-    offset, the crashing thread's registers and stack, the modules with their versions and PDB identity, the unloaded
-    modules, thread and handle counts, hints, and a crash signature comparable with the one
-    M(crashdump.windows.crash_events) computes from Event 1000.
+    C(0xC0000409); the thrown C++ type when the dump holds it; the faulting instruction, decoded), the faulting
+    module with its version, time stamp and offset, the crashing thread's registers and stack, the modules with their
+    versions and PDB identity, the unloaded modules, thread and handle counts, hints, and a crash signature
+    comparable with the one M(crashdump.windows.crash_events) computes from Event 1000.
   - The stack is given as C(module!function+0xoffset) frames (the function from the module's symbols, else an export
     name when the module image is in the dump, else C(module+0xoffset)). Frame 0 comes from the CPU context; callers
     from the x64 unwind data of the module images in the dump (full dumps hold them) or found along O(symbol_path),
-    else from frame pointers (x86, ARM64), else from scanning the stack. Each frame says how it was found.
+    else from frame pointers (x86, ARM64), else from scanning the stack for addresses just after a call
+    instruction. Each frame says how it was found.
+  - The faulting instruction (x86, x64) is decoded with Capstone when its bytes are in the dump or in the module
+    image (in the dump or found along O(symbol_path)). For a fault at a non-canonical address, which Windows records
+    as a read of C(0xffffffffffffffff) whatever the instruction did, the access type is then the instruction's.
   - Runs on the controller only and never uses the task's connection, so it can run in a play against Windows hosts
     (typically with C(delegate_to=localhost) or C(run_once=true)) or on localhost.
   - Dumps are memory-mapped and only the parts the analysis needs are read, so large full dumps are fast.
@@ -74,10 +78,21 @@ options:
     description: The largest file, in MiB, fetched from a symbol server; larger ones are skipped with a warning.
     type: int
     default: 512
+  report:
+    description:
+      - Also write the analysis as a person reads it beside each dump, as C(DUMP.analysis.txt) (for
+        C(netsh.exe.4660.dmp), C(netsh.exe.4660.dmp.analysis.txt)), in the layout of WinDbg's C(!analyze -v) (the
+        exception record, the faulting instruction, the stack with function names and source lines, the hints, the
+        faulting module and bucket, the modules that matter).
+      - The file is owner-only (mode C(0600)) like the dumps, written atomically, and rewritten only when its text
+        changes; the task reports C(changed) when a report was written. The returned analysis stays the contract,
+        the text is for people.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
-    description: Only reads files; check mode changes nothing.
+    description: Only reads files; in check mode no report is written, and C(changed) says whether one would be.
   diff_mode:
     support: none
     description: Nothing changes, so there is nothing to diff.
@@ -134,6 +149,14 @@ EXAMPLES = r"""
     max_frames: 20
   delegate_to: localhost
 
+- name: Analyze the dumps and write a report a person reads beside each one (DUMP.analysis.txt)
+  crashdump.windows.analyze_dump:
+    path: /srv/crash_dumps
+    recurse: true
+    report: true
+  delegate_to: localhost
+  run_once: true
+
 - name: Analyze with function names and source lines from the team's and Microsoft's symbol servers
   crashdump.windows.analyze_dump:
     path: /srv/crash_dumps
@@ -175,6 +198,15 @@ dumps:
       description: Why the file could not be analyzed (not a minidump, truncated header, unreadable).
       type: str
       returned: when not ok
+    report:
+      description: The text report beside the dump (written, or that would be in check mode).
+      type: str
+      returned: with O(report), when ok and the report could be written
+      sample: /srv/crash_dumps/web01/netsh.exe.4660.dmp.analysis.txt
+    report_error:
+      description: Why the report could not be written (the analysis is there all the same).
+      type: str
+      returned: with O(report), when the report could not be written
       sample: "/srv/crash_dumps/x.dmp: not a minidump (signature b'PK\\x03\\x04', expected 'MDMP')"
     analysis:
       description: The analysis.
@@ -184,7 +216,7 @@ dumps:
         schema_version:
           description: The version of the analysis format.
           type: int
-          sample: 2
+          sample: 3
         dump:
           description: Time stamp, C(MINIDUMP_TYPE) flags, kind (V(mini) or V(full)), streams, unknown streams.
           type: dict
@@ -197,13 +229,23 @@ dumps:
         exception:
           description:
             - Thread id, code (C(0xc0000005)), name, flags, address, parameters, and decoded C(access) (C(type) read,
-              write or execute, C(address)), C(fast_fail) (C(code), C(name)) and C(cxx) (thrown C(type)).
+              write or execute, C(address), C(record_type)), C(fast_fail) (C(code), C(name)) and C(cxx) (thrown
+              C(type)).
+            - C(access.record_type) is what the exception record says; C(access.type) is the same, except for a
+              fault the record cannot tell (a non-canonical address, recorded as a read of all ones), where it is
+              what the faulting instruction does.
+            - C(instruction) is the instruction at the exception address when its bytes are in the dump or in the
+              module image (x86, x64; else null), with C(address), C(bytes) (hex), C(text) (Intel syntax),
+              C(access) (read, write or execute at the fault address of an access violation, else null) and
+              C(memory_address) (the address it accessed, computed from its operands and the registers).
           type: dict
           sample:
             code: "0xc0000005"
             name: STATUS_ACCESS_VIOLATION
             address: "0x00007ff6a1b21530"
-            access: {type: read, address: "0x0000000000000000"}
+            access: {type: write, address: "0xffffffffffffffff", record_type: read}
+            instruction: {address: "0x00007ff6a1b21530", bytes: "48894208", text: "mov qword ptr [rdx + 8], rax",
+                          access: write, memory_address: "0x4141414141414149"}
         faulting_module:
           description:
             - The module holding the exception address, with its version, time stamp and offset.

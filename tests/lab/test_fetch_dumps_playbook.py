@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import ansible_runner
@@ -32,7 +33,13 @@ def test_harvest_playbook(lab, tmp_path):
     assert summary[2] == ("  analysis: 0xc0000005 STATUS_ACCESS_VIOLATION (read at 0x0000000000000000) in netsh.exe "
                           "10.0.20348.1+0x73ce; stack: netsh.exe+0x73ce")
     assert summary[3].startswith("  hint: a read from address 0x0, in the first 64 KB that is never mapped")
-    assert files_below(dest) == ["win/manifest.json", "win/netsh.exe.4660.dmp"]
+    # Beside the dump, owner-only like it, the analysis as !analyze -v lays it out.
+    report = dest / "win" / "netsh.exe.4660.dmp.analysis.txt"
+    assert summary[4] == "  report: %s" % report
+    assert files_below(dest) == ["win/manifest.json", "win/netsh.exe.4660.dmp", "win/netsh.exe.4660.dmp.analysis.txt"]
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert "\nPROCESS_NAME:  netsh.exe\n" in report.read_text()
+    assert "\nAttempt to read from address 00000000`00000000\n" in report.read_text()
     again = lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest)
     assert not any(r.get("changed") for host, r in again.results)
 

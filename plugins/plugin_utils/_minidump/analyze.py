@@ -13,9 +13,11 @@ import datetime as dt
 
 from .. import _ntstatus, _signature
 from .. import _wer as wer
-from . import codes
+from . import codes, instruction
 from . import format as fmt
+from .code_bytes import CodeBytes
 from .context import read_context
+from .cxx import thrown_type, undecorate
 from .errors import MinidumpError
 from .exception import read_exception
 from .handles import read_handles
@@ -24,7 +26,6 @@ from .memory import read_memory
 from .memory_info import read_memory_info
 from .misc_info import read_misc_info
 from .modules import ModuleList, read_modules, read_unloaded_modules
-from .pe import load_image
 from .reader import Minidump
 from .result import (
     Access,
@@ -39,6 +40,7 @@ from .result import (
     FaultingModule,
     FrameRecord,
     Handles,
+    InstructionRecord,
     ModuleRecord,
     Os,
     Pdb,
@@ -52,22 +54,15 @@ from .threads import read_thread_infos, read_thread_names, read_threads
 from .unwind import DEFAULT_MAX_FRAMES, Frame, StackWalker
 
 ACCESS_CODES = (0xC0000005, 0xC0000006, 0xC00000FD)  # parameters: access type, address
+ACCESS_CODE = {name: code for code, name in codes.ACCESS_TYPES.items()}
 NO_VERSION = "0.0.0.0"  # what Event 1000 shows for an image without a version resource
 FILETIME_UNIX_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
-MAX_CXX_NAME = 512
 
 
 def _iso(seconds):
     if not seconds:
         return None
     return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _undecorate(name):
-    """``.?AVruntime_error@std@@`` -> ``std::runtime_error``; None for what this does not cover (templates)."""
-    if not name.startswith((".?AV", ".?AU")) or not name.endswith("@@") or "?" in name[4:]:
-        return None
-    return "::".join(reversed(name[4:-2].split("@")))
 
 
 class _Analyzer:
@@ -103,6 +98,8 @@ class _Analyzer:
         arch = self.context.arch if self.context else codes.CPU_ARCHITECTURES.get(self.arch_code)
         self.arch = arch
         self.digits = 8 if arch == "x86" else 16
+        self.code = CodeBytes(dump, self.memory, self.modules, symbolizer.image if symbolizer else None)
+        self.access = None  # (type, address accessed) of an access violation, once exception_facts has run
 
     def _get(self, reader, default):
         try:
@@ -167,14 +164,23 @@ class _Analyzer:
         if e is None:
             return None
         access = fast_fail = cxx = None
+        decoded = self._faulting_instruction()
+        implied = at = None
         if e.code in ACCESS_CODES and len(e.parameters) >= 2:
-            kind = codes.ACCESS_TYPES.get(e.parameters[0], "unknown (%d)" % e.parameters[0])
-            access = Access(kind, self.addr(e.parameters[1]))
+            recorded = codes.ACCESS_TYPES.get(e.parameters[0], "unknown (%d)" % e.parameters[0])
+            if decoded is not None:
+                implied, at = decoded.access_for(e.parameters[1], self.arch)
+            # A general-protection fault (a non-canonical address) is recorded as a read of all ones,
+            # whatever the instruction did: then the instruction tells.
+            unsure = e.parameters[1] == (1 << 4 * self.digits) - 1 or e.parameters[0] not in codes.ACCESS_TYPES
+            kind = implied if implied is not None and unsure else recorded
+            access = Access(kind, self.addr(e.parameters[1]), recorded)
+            self.access = (ACCESS_CODE.get(kind, e.parameters[0]), at)
         if e.code == 0xC0000409 and e.parameters:
             fast_fail = FastFail(e.parameters[0], codes.fast_fail_name(e.parameters[0]))
         if e.code == fmt.CXX_EXCEPTION_CODE and len(e.parameters) >= 3 and e.parameters[0] in fmt.CXX_MAGICS:
-            decorated = self._cxx_type_name(e.parameters)
-            cxx = CxxException(_undecorate(decorated) if decorated else None, decorated, self.addr(e.parameters[1]))
+            decorated = thrown_type(self.memory, e.parameters, self.arch) if self.memory is not None else None
+            cxx = CxxException(undecorate(decorated) if decorated else None, decorated, self.addr(e.parameters[1]))
         if e.declared_parameters > fmt.EXCEPTION_MAXIMUM_PARAMETERS:
             self.warnings.append("the exception record claims %d parameters; only %d exist"
                                  % (e.declared_parameters, fmt.EXCEPTION_MAXIMUM_PARAMETERS))
@@ -182,35 +188,21 @@ class _Analyzer:
             thread_id=e.thread_id, code="0x%08x" % e.code, name=_ntstatus.exception_name(e.code),
             flags="0x%x" % e.flags, flag_names=codes.flag_names(e.flags, codes.EXCEPTION_FLAGS),
             address=self.addr(e.address), parameters=["0x%x" % p for p in e.parameters],
-            nested=bool(e.nested_record), access=access, fast_fail=fast_fail, cxx=cxx)
+            nested=bool(e.nested_record), access=access, fast_fail=fast_fail, cxx=cxx,
+            instruction=None if decoded is None else InstructionRecord(
+                self.addr(decoded.address), decoded.code.hex(), decoded.text, implied,
+                None if at is None else self.addr(at)))
 
-    def _cxx_type_name(self, params):
-        """The decorated name of the first catchable type of a thrown C++ object, when in memory."""
-        memory = self.memory
-        if memory is None:
+    def _faulting_instruction(self):
+        """The instruction at the exception address, decoded, when its bytes are in the dump or an image."""
+        e = self.exception
+        code = self.code.read_up_to(e.address, instruction.MAX_INSTRUCTION) if self.arch in ("x86", "x64") else None
+        if not code:
             return None
-        wide = self.arch != "x86"
-        base = params[3] if wide and len(params) >= 4 else 0
-        info = memory.read(params[2], fmt.CXX_THROW_INFO.size)
-        if info is None:
+        if not instruction.available():
+            self.warnings.append(instruction.CAPSTONE_MISSING)
             return None
-        array = base + fmt.CXX_THROW_INFO.unpack(info)[3]
-        count = memory.read_unsigned(array, 4)
-        first = memory.read_unsigned(array + 4, 4)
-        if not count or first is None:
-            return None
-        catchable = memory.read(base + first, fmt.CXX_CATCHABLE_TYPE.size)
-        if catchable is None:
-            return None
-        descriptor = base + fmt.CXX_CATCHABLE_TYPE.unpack(catchable)[1]
-        name_at = descriptor + (16 if wide else 8)
-        where = memory.range_at(name_at)
-        if where is None:
-            return None
-        raw = memory.read(name_at, min(MAX_CXX_NAME, where.end - name_at))
-        if b"\0" not in raw:
-            return None
-        return raw.split(b"\0", 1)[0].decode("ascii", errors="replace") or None
+        return instruction.decode(code, e.address, self.arch, self.context.registers if self.context else {})
 
     def faulting(self):
         e = self.exception
@@ -264,8 +256,7 @@ class _Analyzer:
         else:
             where = memory.range_at(context.sp)
             low, high = context.sp, (where.end if where else context.sp)
-        walker = StackWalker(self.dump, memory, self.modules, context.arch, low, high,
-                             self.symbolizer.image if self.symbolizer else None)
+        walker = StackWalker(self.code, context.arch, low, high)
         try:
             frames = walker.walk(context, self.max_frames)
         except MinidumpError as e:
@@ -282,8 +273,8 @@ class _Analyzer:
             symbol = self.symbolizer.lookup(module, lookup - module.base)
             if symbol is not None:
                 function, offset = symbol.function, symbol.offset + (frame.pc - lookup)
-        if module is not None and function is None and self.memory is not None:
-            image = load_image(self.dump, self.memory, module.base)
+        if module is not None and function is None:
+            image = self.code.image(module)
             export = image.symbol(lookup - module.base) if image is not None else None
             if export is not None:
                 function, offset = export[0], export[1] + (frame.pc - lookup)
@@ -314,16 +305,17 @@ class _Analyzer:
     def hint_facts(self, module, cxx):
         e = self.exception
         section = None
-        if module is not None and self.memory is not None:
-            image = load_image(self.dump, self.memory, module.base)
+        if module is not None:
+            image = self.code.image(module)
             if image is not None:
                 section = image.section_at(e.address - module.base)
         thread = next((t for t in self.threads or [] if e is not None and t.id == e.thread_id), None)
         access = e is not None and e.code in ACCESS_CODES and len(e.parameters) >= 2
         return Facts(
             code=e.code if e else None,
-            access_type=e.parameters[0] if access else None,
+            access_type=self.access[0] if self.access else None,
             access_address=e.parameters[1] if access else None,
+            accessed_address=self.access[1] if self.access else None,
             exception_address=e.address if e else None,
             arch=self.arch, faulting_module=module, image_section=section, modules=self.modules,
             unloaded_modules=self.unloaded,

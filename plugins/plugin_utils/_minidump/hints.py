@@ -45,6 +45,7 @@ class Facts:
     memory_info: object  # a memory_info.MemoryInfo
     fast_fail: int | None
     cxx_type: str | None
+    accessed_address: int | None = None  # what the faulting instruction's operands point at, when decoded
 
 
 def _null_pointer(f):
@@ -61,9 +62,13 @@ def _non_canonical(f):
         return None
     top = f.access_address >> 47
     if f.access_address == 0xFFFFFFFFFFFFFFFF or top not in (0, 0x1FFFF):
+        kind = codes.ACCESS_TYPES.get(f.access_type, "access")
+        where = "Windows reports 0xffffffffffffffff for those"
+        if f.accessed_address is not None and f.accessed_address != f.access_address:
+            where = "0x%x by the faulting instruction's operands; %s" % (f.accessed_address, where)
         return Hint("non_canonical_address",
-                    "the access was to a non-canonical address (Windows reports 0xffffffffffffffff for those): "
-                    "a garbage pointer, such as one read from freed or overwritten memory, was dereferenced")
+                    "the %s was to a non-canonical address (%s): a garbage pointer, such as one read from freed or "
+                    "overwritten memory, was dereferenced" % (kind, where))
     return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -88,8 +88,18 @@ class Process:
 
 @dataclass
 class Access:
-    type: str  # read, write, execute, or unknown (N)
+    type: str  # read, write, execute, or unknown (N): the faulting instruction's when the record cannot tell
     address: str
+    record_type: str  # what the exception record says
+
+
+@dataclass
+class InstructionRecord:
+    address: str
+    bytes: str  # hex
+    text: str  # Intel syntax, as Capstone writes it
+    access: str | None  # read, write or execute: what the instruction did at the fault address
+    memory_address: str | None  # the address it accessed, from its operands and the registers
 
 
 @dataclass
@@ -118,6 +128,7 @@ class ExceptionReport:
     access: Access | None
     fast_fail: FastFail | None
     cxx: CxxException | None
+    instruction: InstructionRecord | None = None  # the instruction at the exception address, when its bytes are known
 
 
 @dataclass

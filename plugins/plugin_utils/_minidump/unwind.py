@@ -10,8 +10,9 @@ Each frame says how it was found (``trust``):
   found along the symbol path, applied as Windows' RtlVirtualUnwind does;
 * ``frame_pointer``: the EBP chain (x86) or the frame record chain (ARM64);
 * ``scan``: the first word further up the stack that points into a module's
-  code (after a call instruction, when the code bytes are in the dump); a
-  guess that can name a stale return address.
+  code just after a call instruction (decoded from the bytes before it, in
+  the dump or in the module's image, when either has them); a guess that
+  can name a stale return address.
 
 When frame 0 is in no module (a call or jump to data), its caller is the
 return address on top of the stack, tried before anything else. The walk
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 from . import format as fmt
 from .context import AMD64_GPRS
-from .pe import load_image
+from .instruction import CALL_LENGTHS, follows_call
 
 DEFAULT_MAX_FRAMES = 64
 # Words looked at by one stack scan, and nested UNWIND_INFO chains followed.
@@ -56,25 +57,14 @@ def _slots(op, info):
     return 1
 
 
-def _is_call_before(code):
-    """Whether ``code`` (the 7 bytes before a return address) ends with a call instruction."""
-    if code[-5] == 0xE8:  # call rel32
-        return True
-    # call r/m (FF /2) with a 1-, 2-, 5- or 6-byte operand encoding, maybe after a REX prefix.
-    for length in (2, 3, 6, 7):
-        if code[-length] == 0xFF and (code[-length + 1] >> 3) & 7 == 2:
-            return True
-    return False
-
-
 class StackWalker:
-    """Walks one thread's stack through ``memory`` (a Memory) and ``modules`` (a ModuleList)."""
+    """Walks one thread's stack through ``code`` (a code_bytes.CodeBytes: the dump's memory and modules,
+    and the images found for them)."""
 
-    def __init__(self, dump, memory, modules, arch, stack_low, stack_high, images=None):
-        self.dump = dump
-        self.images = images  # module -> pe.Image from elsewhere (the symbol path), for images not in the dump
-        self.memory = memory
-        self.modules = modules
+    def __init__(self, code, arch, stack_low, stack_high):
+        self.code = code
+        self.memory = code.memory
+        self.modules = code.modules
         self.arch = arch
         self.width = 4 if arch == "x86" else 8
         self.stack_low = stack_low
@@ -142,7 +132,7 @@ class StackWalker:
         # A return address can be just past its function's end: look up the call.
         lookup = pc if first else pc - 1
         module = self.modules.find(lookup)
-        image = self._image(module) if module else None
+        image = self.code.image(module) if module else None
         if image is None or image.machine != fmt.MACHINE_AMD64:
             return None
         entry = image.function_entry(lookup - module.base)
@@ -285,28 +275,19 @@ class StackWalker:
                 return {"pc": value, "sp": caller_sp}
         return None
 
-    def _image(self, module):
-        """The module's image: in the dump, else from ``images``; None without either."""
-        image = load_image(self.dump, self.memory, module.base)
-        if image is None and self.images is not None:
-            image = self.images(module)
-        return image
-
     def _code_address(self, value, after_call=False):
         """Whether ``value`` can be a return address: in a module, in executable code
-        when the image is in the dump, after a call when the code bytes are."""
+        when the image is known, after a call when the code bytes are."""
         module = self.modules.find(value)
         if module is None or value - module.base < 0x400:
             return False
-        image = self._image(module)
+        image = self.code.image(module)
         if image is not None:
             section = image.section_at(value - module.base - 1)
             if section is None or not section.executable:
                 return False
-        if after_call and self.arch != "arm64":
-            code = self.memory.read(value - 7, 7)
-            if code is None and image is not None:
-                code = image.memory.read(value - 7, 7)
-            if code is not None and not _is_call_before(code):
+        if after_call:
+            code = self.code.read(value - CALL_LENGTHS[0], CALL_LENGTHS[0])
+            if code is not None and follows_call(code, self.arch) is False:
                 return False
         return True

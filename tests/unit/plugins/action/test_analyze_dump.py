@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -44,11 +45,25 @@ PLAY = """
         max_frames: 5000
       register: frames
       ignore_errors: true
-    - name: Symbols from a folder of binaries and PDBs
+    - name: Symbols from a folder of binaries and PDBs, and the report beside the dump (check mode first)
       crashdump.windows.analyze_dump:
         path: symbols_crash.dmp
         symbol_path: binaries
+        report: true
+      check_mode: true
+      register: report_check
+    - name: Symbols from a folder of binaries and PDBs, and the report beside the dump
+      crashdump.windows.analyze_dump:
+        path: symbols_crash.dmp
+        symbol_path: binaries
+        report: true
       register: symbols
+    - name: The same report again
+      crashdump.windows.analyze_dump:
+        path: symbols_crash.dmp
+        symbol_path: binaries
+        report: true
+      register: report_again
     - name: A symbol path that is not WinDbg's syntax
       crashdump.windows.analyze_dump:
         path: dumps
@@ -58,7 +73,8 @@ PLAY = """
     - name: Keep the results
       ansible.builtin.copy:
         content: "{{ {'folder': folder, 'recursed': recursed, 'one': one, 'missing': missing, 'frames': frames,
-          'symbols': symbols, 'bad_symbols': bad_symbols} | to_json }}"
+          'symbols': symbols, 'bad_symbols': bad_symbols, 'report_check': report_check,
+          'report_again': report_again} | to_json }}"
         dest: results.json
         mode: "0600"
       delegate_to: localhost
@@ -116,7 +132,8 @@ def test_a_folder_gives_one_entry_per_dump_and_reports_junk_per_file(results):
     assert (folder["analyzed"], folder["errors"]) == (2, 1)
     heap, null_read, junk = folder["dumps"]
     assert heap["ok"] and heap["analysis"]["faulting_module"]["name"] == "ntdll.dll"
-    assert null_read["analysis"]["exception"]["access"] == {"type": "read", "address": "0x0000000000000000"}
+    assert null_read["analysis"]["exception"]["access"] == {
+        "type": "read", "address": "0x0000000000000000", "record_type": "read"}
     assert null_read["analysis"]["modules"]
     assert junk == {"path": str(root / "dumps" / "c_junk.dmp"), "ok": False,
                     "error": "%s: not a minidump (signature b'PK\\x03\\x04', expected 'MDMP')" % junk["path"]}
@@ -144,6 +161,24 @@ def test_bad_arguments_fail_the_task(results):
     assert res["missing"]["failed"] and res["missing"]["msg"] == (
         "path %s does not exist on the controller" % (root / "nowhere"))
     assert res["frames"]["failed"] and res["frames"]["msg"] == "max_frames must be between 1 and 1000, got 5000"
+
+
+def test_report_beside_the_dump(results):
+    res, root = results
+    report = root / "symbols_crash.dmp.analysis.txt"
+    check, written, again = res["report_check"], res["symbols"], res["report_again"]
+    assert check["changed"] and check["dumps"][0]["report"] == str(report)
+    assert written["changed"] and written["dumps"][0]["report"] == str(report)
+    assert not again["changed"] and "warnings" not in again
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    text = report.read_text()
+    assert text.startswith("*" * 79 + "\n") and "Exception Analysis" in text
+    assert "Attempt to write to address 00000000`00000008\n" in text
+    assert "\nSYMBOL_NAME:  symbols_crash.exe!store_value+0x16\n" in text
+    stack = text.split("STACK_TEXT:\n")[1].split("\n\n")[0].splitlines()
+    assert stack[1].split()[3] == "symbols_crash.exe!store_value+0x16"
+    assert stack[1].endswith("symbols_crash.c @ 14]") and stack[2].endswith("symbols_crash.c @ 19]")
+    assert sorted(p.name for p in root.glob("*.analysis.txt")) == [report.name]  # check mode wrote nothing else
 
 
 def test_symbol_path(results):

@@ -60,6 +60,9 @@ def test_fixture_yields_its_facts(analyses, name):
     assert exc["name"] == program["exception_name"]
     assert result["faulting_module"]["name"].lower() == program["faulting_module"]
     assert (exc["access"] or {}).get("type") == program["access"]
+    assert (exc["access"] or {}).get("record_type") == program["record_access"]
+    if program["access"] is not None:  # the faulting instruction's bytes are in every one of these dumps
+        assert exc["instruction"]["access"] == program["access"]
     if program["access_address"] is not None:
         assert int(exc["access"]["address"], 16) == int(program["access_address"], 16)
     assert (exc["fast_fail"] or {}).get("code") == program["fast_fail"]

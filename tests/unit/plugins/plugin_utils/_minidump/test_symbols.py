@@ -15,6 +15,8 @@ from symbol_store import EXE, PDB, PDB_KEY, SymbolServer, lay_out, unpacked
 
 from ansible_collections.crashdump.windows.plugins.action.analyze_dump import symbolizer
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze_file
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.modules import read_modules
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.reader import Minidump
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.symbol_path import (
     SymbolPath,
     SymbolPathError,
@@ -57,7 +59,8 @@ def test_frames_name_the_crashing_function_its_line_and_its_caller(dump, store, 
     assert frames[0]["display"].startswith("symbols_crash.exe!store_value+0x")
     assert result["faulting_module"]["function"] == "store_value"
     assert result["signature"] == bare["signature"] and bare["crashing_thread"]["frames"][0]["function"] is None
-    assert result["schema_version"] == 2 and result["warnings"] == bare["warnings"]
+    assert result["schema_version"] == SCHEMA["properties"]["schema_version"]["const"]
+    assert result["warnings"] == bare["warnings"]
     assert "/%s/%s/symbols_crash.pd_" % (PDB, PDB_KEY) in store.requests
 
 
@@ -71,6 +74,20 @@ def test_the_image_from_the_symbol_server_unwinds_the_mini_dump_exactly(dump, st
         ("cfi", "kernel32.dll")]
     assert [f["function"] for f in frames[:3]] == ["store_value", "update_record", "main"]
     assert frames[2]["source_line"] == 26
+
+
+def test_a_scanned_address_that_follows_no_call_is_no_frame(dump, store, tmp_path):
+    # Without the image a scan takes any word pointing into the program's code; with it, the bytes before
+    # each candidate are decoded, and the words where a function starts (by the PDB) are not frames.
+    symbols = Symbolizer(SymbolPath("srv*%s*%s" % (tmp_path / "cache", store.url), timeout=5))
+    frames = analyze_file(dump, symbolizer=symbols)["crashing_thread"]["frames"]
+    with Minidump.open(dump) as opened:
+        module = read_modules(opened).modules[0]
+    bare = [f for f in analyze_file(dump)["crashing_thread"]["frames"] if f["module"] == EXE and f["trust"] == "scan"]
+    found = [symbols.lookup(module, int(f["module_offset"], 16)) for f in bare]
+    starts = {f["pc"] for f, symbol in zip(bare, found) if symbol is not None and symbol.offset == 0}
+    assert starts and not starts & {f["pc"] for f in frames}
+    assert [f["trust"] for f in frames if f["module"] == EXE] == ["context"] + ["cfi"] * 4
 
 
 def test_an_image_of_another_build_is_not_used(dump, tmp_path):

@@ -7,11 +7,13 @@ import pytest
 
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump import format as fmt
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.analyze import analyze
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.code_bytes import CodeBytes
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.context import parse_context
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.instruction import follows_call
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.memory import read_memory
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.modules import read_modules
 from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.reader import Minidump
-from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.unwind import StackWalker, _is_call_before
+from ansible_collections.crashdump.windows.plugins.plugin_utils._minidump.unwind import StackWalker
 
 BASE = 0x140000000
 STACK = 0x10000
@@ -109,7 +111,7 @@ def build(context_regs, memory64=True, with_image=True, arch_stream=9, context=N
 
 
 def walker(dump, arch="x64"):
-    return StackWalker(dump, read_memory(dump), read_modules(dump), arch, STACK, STACK_END)
+    return StackWalker(CodeBytes(dump, read_memory(dump), read_modules(dump)), arch, STACK, STACK_END)
 
 
 def test_x64_unwind_data_gives_the_exact_call_chain():
@@ -229,13 +231,19 @@ def test_arm64_frame_records():
         ("context", "a.exe+0x1010"), ("frame_pointer", "a.exe+0x1100"), ("frame_pointer", "a.exe+0x1200")]
 
 
-@pytest.mark.parametrize("code, expected", [
-    (b"\0\0\xe8\0\0\0\0", True), (b"\0\0\0\0\0\xff\xd0", True), (b"\0\0\0\0\xff\x55\x08", True),
-    (b"\0\xff\x15\0\0\0\0", True), (b"\0" * 7, False),
-    (b"\0\0\0\0\0\xff\xe0", False),  # jmp eax, not a call
+@pytest.mark.parametrize("code, arch, expected", [
+    (b"\xcc\xcc\xe8\0\0\0\0", "x64", True),  # call rel32
+    (b"\xcc\xcc\xcc\xcc\xcc\xff\xd0", "x64", True),  # call rax
+    (b"\xcc\xcc\xcc\xcc\xff\x55\x08", "x86", True),  # call [ebp+8]
+    (b"\xcc\x48\xff\x15\0\0\0\0", "x64", True),  # call [rip+0], REX.W as MSVC's guarded calls have it
+    (b"\xcc\x41\xff\x94\x24\x10\0\0\0", "x64", True),  # call [r12+0x10]: 9 bytes
+    (b"\xc3\x0f\x1f\x00", "x64", False),  # ret, then padding: a function's first instruction follows
+    (b"\xcc\xcc\xcc\xcc\xcc\xff\xe0", "x64", False),  # jmp rax, not a call
+    (b"\x48\x83\xc4\x28\xc3\xcc\xcc", "x64", False),
+    (b"\xcc\xcc\xe8\0\0\0\0", "arm64", None),  # not decoded: cannot be told
 ])
-def test_call_detection(code, expected):
-    assert _is_call_before(code) is expected
+def test_a_return_address_follows_a_whole_call(code, arch, expected):
+    assert follows_call(code, arch) is expected
 
 
 def x86_dump(eip, esp, ebp, words, ranges=None):
