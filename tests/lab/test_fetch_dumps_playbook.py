@@ -78,7 +78,8 @@ def test_awx_job_refuses_to_remove_dumps_it_keeps_only_in_its_private_folder(lab
     """AWX deletes the job's private data folder after the job: removing the dumps from the host would lose them."""
     lab.host("win", SEED)
     lab.labctl("crash", "win", "netsh.exe", "--pid", "4660")
-    survey = json.loads((REPO / "awx" / "survey_harvest_crash_dumps.json").read_text())
+    survey = next(t for t in json.loads((REPO / "awx" / "crashdump_windows.json").read_text())["job_templates"]
+                  if t["playbook"] == "playbooks/harvest_crash_dumps.yml")["related"]["survey_spec"]
     answers = {q["variable"]: q["default"] for q in survey["spec"]}
     private = tmp_path / "job"
     private.mkdir()

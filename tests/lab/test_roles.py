@@ -182,7 +182,8 @@ def test_bad_vars_are_rejected_before_any_host_is_touched(lab, extra, message):
 def test_runner_with_survey_extra_vars(lab, tmp_path):
     """AWX runs playbooks through ansible-runner, with the survey's answers as typed extra vars."""
     lab.host("win")
-    survey = json.loads((REPO / "awx" / "survey_enable_crash_dumps.json").read_text())
+    survey = next(t for t in json.loads((REPO / "awx" / "crashdump_windows.json").read_text())["job_templates"]
+                  if t["playbook"] == "playbooks/enable_crash_dumps.yml")["related"]["survey_spec"]
     answers = {q["variable"]: q["default"] for q in survey["spec"]}
     answers.update(exe="netsh.exe", dump_folder="C:\\Dumps", dump_count=5, dump_type="mini", page_heap="false",
                    crashdump_hosts="win")
