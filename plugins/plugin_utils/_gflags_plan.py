@@ -169,8 +169,8 @@ class GflagsPlan(Plan):
         debugger = _debugger(snap, key)
         if debugger is not None:
             self.action.warn("SECURITY: an IFEO Debugger is set for %s: Windows starts %r instead of %s every time (a "
-                             "known hijacking and persistence technique). Check it is legitimate; this module leaves it "
-                             "untouched." % (image, debugger, image))
+                             "known hijacking and persistence technique). Check it is legitimate; this module leaves "
+                             "it untouched." % (image, debugger, image))
         use_filter = _value(snap, key, "UseFilter")
         if use_filter and use_filter["data"] not in (0, "0", ""):
             self.action.warn("UseFilter is set for %s: processes whose path matches a FilterFullPath subkey take their "
