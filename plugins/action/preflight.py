@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _preflight, _winpath
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _plan, _preflight, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import AgentError
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem
-from ansible_collections.crashdump.windows.plugins.plugin_utils._registry import Snapshot
+from ansible_collections.crashdump.windows.plugins.plugin_utils._preflight_plan import PreflightPlan, planned_values
 
 
 class ActionModule(WindowsAgentAction):
@@ -43,28 +43,14 @@ class ActionModule(WindowsAgentAction):
             raise ModuleFailure("restart_service must not be empty")
 
     def run_module(self, args):
-        planned = {}
-        if args["dump_folder"] is not None:
-            planned["DumpFolder"] = args["dump_folder"]
-        if args["dump_count"] is not None:
-            planned["DumpCount"] = args["dump_count"]
-        if args["dump_type"] is not None:
-            planned["DumpType"] = _preflight.dump_type_value(args["dump_type"])
-        named, reads = _preflight.batch(args["exe"], args["paths"], args["account"], planned.get("DumpFolder"),
-                                        args["restart_service"])
-        ops = list(named.values()) + reads
+        plan = PreflightPlan(args["exe"], planned_values(args["dump_folder"], args["dump_count"], args["dump_type"]),
+                             paths=args["paths"], account=args["account"], restart_service=args["restart_service"],
+                             full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB,
+                             guard=args["limit_to_image"], page_heap=args["page_heap"])
         try:
-            datas = self.read_batch(ops)
+            return _plan.run(self, [plan])[0]
         except AgentError as e:
             mode = _preflight.language_mode_refusal(str(e))
             if mode is None:
                 raise
             return dict(_preflight.refused(mode, str(e)), changed=False)
-        facts = dict(zip(named, datas))
-        snap = Snapshot()
-        snap.add_results(reads, datas[len(named):])
-        facts["ifeo_last_write"] = _preflight.last_write(reads, datas[len(named):])
-        result = _preflight.evaluate(facts, snap, args["exe"], planned, account=args["account"],
-                                     full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB,
-                                     guard=args["limit_to_image"], page_heap=args["page_heap"])
-        return dict(result, changed=False)

@@ -66,7 +66,8 @@ def read_and_plan(action, plans):
     datas = action.read_batch(reads.ops)
     snap = Snapshot()
     snap.add_results(reads.ops, datas)
-    journal = Journal(snap)
+    # Plans that keep no undo record (preflight) read no journal.
+    journal = Journal(snap) if any(p.records for p in plans) else None
     for p, where in zip(plans, positions):
         p.plan([datas[i] for i in where], snap, journal)
     return journal
@@ -74,8 +75,8 @@ def read_and_plan(action, plans):
 
 def apply(action, plans, journal):
     """Send the one apply batch (not in check mode); every plan reports. Returns (changed, reports)."""
-    head = journal.save_ops()
-    batch = head + [op for p in plans for op in p.ops] + journal.forget_ops()
+    head = journal.save_ops() if journal else []
+    batch = head + [op for p in plans for op in p.ops] + (journal.forget_ops() if journal else [])
     results = action.apply_batch(batch) if batch and not action.check_mode else None
     reports = []
     offset = len(head)
