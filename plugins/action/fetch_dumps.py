@@ -10,16 +10,13 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.crashdump.windows.plugins.plugin_utils import _harvest, _job_folder, _winpath
+from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_listing, _harvest, _job_folder, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
 
 # Batches after the read batch: one to compress, one to clean up and remove.
 MAX_APPLY_BATCHES = 2
-MAX_EVENTS = 1000
-# Event 1000 is logged just before WER writes the dump.
-EVENT_SLACK = dt.timedelta(hours=1)
 
 
 class ActionModule(WindowsAgentAction):
@@ -97,51 +94,14 @@ class ActionModule(WindowsAgentAction):
     # -- the module ---------------------------------------------------------------
 
     def run_module(self, args):
-        images, folder = args["exe"], args["host_folder"]
-        try:
-            manifest = _harvest.Manifest.load(folder, args["host"])
-        except (OSError, ValueError) as e:
-            raise ModuleFailure("cannot read the manifest in %s: %s" % (folder, e)) from None
+        images = args["exe"]
+        manifest = _dump_listing.load_manifest(args["host_folder"], args["host"])
         now = dt.datetime.now(dt.timezone.utc)
         since = now - dt.timedelta(seconds=args["max_age"]) if args["max_age"] is not None else None
-        sources = _harvest.search_sources(images, args["extra_folders"])
-        labels = [source[0] for source in sources]
-        found, events, temp = self.read_batch([
-            {"op": "file_find", "folders": [source[1] for source in sources], "profile_vars": _harvest.PROFILE_VARS,
-             "patterns": _harvest.patterns(images), "since": _harvest.iso(since) if since else None, "sha256": True},
-            # The provider is matched on the controller (match_event), as crash_events does: Get-WinEvent fails
-            # the whole query when a provider it is asked for is not registered.
-            {"op": "event_query", "log": "Application", "providers": [], "ids": [1000],
-             "since": _harvest.iso(since - EVENT_SLACK) if since else None, "max_events": MAX_EVENTS},
-            {"op": "temp_dir", "name": _harvest.TEMP_NAME, "create": False},
-        ])
-        if events.get("truncated"):
-            oldest = min((e["time"] for e in events["events"] if e.get("time")), default=None)
-            self.warn("the Application log holds more than %d Event 1000 records in the period searched: only those "
-                      "back to %s were read, so an older dump may be reported without its event"
-                      % (MAX_EVENTS, oldest))
-        dumps, problems = _harvest.collect(found, labels, images)
-        for problem in problems:
-            self.warn(problem)
-        for d in dumps:
-            d["event"] = _harvest.match_event(d, events["events"])
-
-        candidates, firsts = [], {}
-        for d in dumps:
-            if d.get("status") == "being_written":
-                continue
-            entry = manifest.held(d["sha256"], trust=args["trust_manifest"])
-            if entry is not None:
-                d["status"] = "held"
-                if manifest.has_file(entry):
-                    d["local_path"] = manifest.local_path(entry)
-            elif d["sha256"] in firsts:
-                d.update(status="duplicate", duplicate_of=firsts[d["sha256"]]["remote_path"])
-            elif not args["fetch_new"]:
-                d["status"] = "not_harvested"
-            else:
-                firsts[d["sha256"]] = d
-                candidates.append(d)
+        found, events, temp = self.read_batch(_dump_listing.find_ops(images, args["extra_folders"], since) + [
+            {"op": "temp_dir", "name": _harvest.TEMP_NAME, "create": False}])
+        dumps, candidates = _dump_listing.classify(self.warn, found, events, images, args["extra_folders"], manifest,
+                                                   args["trust_manifest"], args["fetch_new"])
         run = _Run(self, args, manifest, temp, dumps, found)
         if self.check_mode:
             return run.predict(candidates)
@@ -315,18 +275,7 @@ class _Run:
 
     def removable(self):
         """Dumps whose controller copy is verified: fetched now, or held and hashed again now."""
-        verified = {d["sha256"] for d in self.fetched}
-        for d in self.dumps:
-            if d["status"] == "held" and d["sha256"] not in verified:
-                if "local_path" not in d:
-                    # Held by the manifest only (trust_manifest): nothing here to verify.
-                    continue
-                if _harvest.sha256_file(d["local_path"]) == d["sha256"]:
-                    verified.add(d["sha256"])
-                else:
-                    self.action.warn("the controller copy %s of %s no longer matches its hash: the remote copy is "
-                                     "kept" % (d["local_path"], d["remote_path"]))
-        return [d for d in self.dumps if d["sha256"] in verified and d["status"] in ("fetched", "held", "duplicate")]
+        return _dump_listing.verified(self.dumps, {d["sha256"] for d in self.fetched}, self.action.warn)
 
     def finish(self, remove):
         """The cleanup batch: host temp files, the temp folder, and (``remove``) verified dumps.
@@ -357,11 +306,8 @@ class _Run:
             if not r.get("ok"):
                 self.errors.append("removing %s failed: %s" % (d["remote_path"], describe_error(op, r["error"])))
                 continue
-            d["removed_from_host"] = True
+            _dump_listing.mark_removed(d, self.manifest)
             self.removed.append(d["remote_path"])
-            entry = self.manifest.by_sha(d["sha256"])
-            if entry is not None:
-                entry["removed_from_host"] = True
         if self.removed:
             self.manifest.save()
         if left:
@@ -372,11 +318,9 @@ class _Run:
     # -- result -------------------------------------------------------------------------
 
     def result(self, changed, would_remove=None):
-        keys = ("remote_path", "image", "pid", "size", "sha256", "mtime", "profile", "status", "local_path",
-                "duplicate_of", "event", "error", "removed_from_host", "found_by")
         dumps = []
         for d in self.dumps:
-            out = {k: d[k] for k in keys if k in d}
+            out = _dump_listing.public(d)
             if "wire" in d and d["status"] == "fetched":
                 out.update(compressed=d["wire"]["compressed"], wire_bytes=d["wire"]["size"])
             dumps.append(out)

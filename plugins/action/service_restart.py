@@ -4,24 +4,10 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
+from ansible_collections.crashdump.windows.plugins.plugin_utils._service_restart import check_name, restart_plan
 
-# Service names cannot hold slashes; wildcards would make Get-Service match several.
-_BAD_NAME = re.compile(r"[\\/*?\[\]\x00-\x1f]")
-
-
-def restart_plan(before):
-    """What a restart will do, from the service as read: the dependents to start
-    again (running ones; the host lists them in reverse start order) and whether
-    the service keeps its process (other running services share it)."""
-    for svc in [before] + [d for d in before["dependents"] if d["status"] != "Stopped"]:
-        if svc["start_mode"] == "Disabled":
-            raise ModuleFailure("service %r is disabled (start mode Disabled) and could not start again: "
-                                "nothing was stopped" % svc["name"])
-    again = [d["name"] for d in reversed(before["dependents"]) if d["status"] != "Stopped"]
-    return again, not before["shared_with"]
+__all__ = ("ActionModule", "restart_plan")
 
 
 class ActionModule(WindowsAgentAction):
@@ -31,9 +17,7 @@ class ActionModule(WindowsAgentAction):
     )
 
     def validate(self, args):
-        name = args["name"]
-        if not name.strip() or _BAD_NAME.search(name):
-            raise ModuleFailure("name: %r is not a service name (no slashes, wildcards or control characters)" % name)
+        check_name("name", args["name"])
 
     def run_module(self, args):
         before = self.read_batch([{"op": "service_state", "name": args["name"]}])[0]

@@ -26,10 +26,12 @@ def _dword(value):
 class LocalDumpsPlan(Plan):
     """``action`` gives ``warn``, ``check_mode`` and ``diff_mode``."""
 
-    def __init__(self, args, action):
+    def __init__(self, args, action, removing=frozenset()):
+        """``removing``: folded paths of files an earlier plan of the same apply removes (the dumps harvested)."""
         super().__init__()
         self.args = args
         self.action = action
+        self.removing = removing
         self.key = _wer.image_key(args["exe"])
         self.scope = args["exe"] or "(global)"
         folder = args["dump_folder"] if args["create_folder"] else None
@@ -85,7 +87,8 @@ class LocalDumpsPlan(Plan):
         else:
             changesets, folder_ops = self._plan_absent(snap, journal, record, guard)
             restored_dirs = record.dirs if journal.has(record.name) else []
-            folder_ops += _dump_folders.absent_ops(snap, self.scope, datas[-1], restored_dirs)
+            folder_ops += _dump_folders.absent_ops(snap, self.scope, _without(datas[-1], self.removing),
+                                                   restored_dirs)
         self.changesets, self.folder_ops = changesets, folder_ops
         reg_ops = [op for cs in changesets for op in cs.ops]
         # A folder that cannot be created stops the batch before the registry changes.
@@ -134,6 +137,8 @@ class LocalDumpsPlan(Plan):
         for path in self.folder_chain:
             if not stats[fold(path)].get("exists"):
                 record.remember_dir(path)
+                # Later plans of the same apply (other images) see the folder as this apply leaves it.
+                stats[fold(path)].update(exists=True, type="directory", sddl=sddl)
         return [{"op": "dir_ensure", "path": folder, "sddl": sddl}], {"path": folder, "created": True, "sddl": sddl}
 
     def _existing_folder(self, folder, current, wanted):
@@ -242,6 +247,14 @@ class LocalDumpsPlan(Plan):
             "account_dump_folder": _wer.expand_for_account(folder, self.args["account"], env),
             "folder": self.folder_result,
         }
+
+
+def _without(found, removing):
+    """A file_find result without the files in ``removing``."""
+    if not removing:
+        return found
+    return dict(found, folders=[dict(f, files=[x for x in f["files"] if fold(x["path"]) not in removing])
+                                for f in found["folders"]])
 
 
 def _values(snap, key, view):

@@ -7,7 +7,9 @@ it would change (``plan``: its ``ops``), and reports from what the apply did
 (``report``). ``run`` puts any number of plans in one read batch, where an
 operation asked by several plans is sent once, plans them in order on one
 registry Snapshot and one undo Journal (so a later plan sees the changes of
-an earlier one, as if they ran one after the other), and sends one apply
+an earlier one, as if they ran one after the other; a plan that plans to
+change what a shared read returned, such as a folder it creates, updates
+that data for the same reason), and sends one apply
 batch when any plan changes something: the undo records first, then every
 plan's operations in order, then the records' removal. The modules run one
 plan each; the role-level module dump_capture runs all of a host's.

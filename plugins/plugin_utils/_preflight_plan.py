@@ -41,7 +41,7 @@ class PreflightPlan(Plan):
         return list(self.named.values()) + self.registry
 
     def plan(self, datas, snap, journal):
-        facts = dict(zip(self.named, datas))
+        self.facts = facts = dict(zip(self.named, datas))
         facts["ifeo_last_write"] = _preflight.last_write(self.registry, datas[len(self.named):])
         self.result = _preflight.evaluate(facts, snap, self.exe, self.planned, **self.evaluate_args)
 

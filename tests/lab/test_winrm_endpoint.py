@@ -62,7 +62,7 @@ def test_enable_then_harvest_over_winrm(lab, serve, tmp_path):
     served = serve("win")
     assert LOCAL_DUMPS + "\\netsh.exe" not in lab.registry("win")
     first = lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))
-    assert changed_count(first) == 2  # local_dumps and gflags
+    assert changed_count(first) == 1  # dump_capture: LocalDumps and page heap
     assert lab.registry("win")[LOCAL_DUMPS + "\\netsh.exe"]["values"]["DumpType"]["data"] == 2
     assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory(lab))) == 0
 
