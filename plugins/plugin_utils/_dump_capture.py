@@ -118,15 +118,31 @@ def run(action, args):
                                 full_dump_bytes=args["full_dump_estimate_mb"] * _preflight.MIB,
                                 guard=args["limit_to_image"], page_heap=args["page_heap"])
                   for i, (exe, _ld, _gf) in enumerate(images)]
-        plans = checks + local + flags
+        # Planned after the checks and before any change is planned: a blocked host stops with nothing planned.
+        plans = checks + [_Gate(checks, args["preflight_override"], args["restart_service"])] + local + flags
     else:
         checks = []
         plans = [listing] + local + flags
     journal = _plan.read_and_plan(action, plans)
-    if checks:
-        _stop_on_blockers(checks, args["preflight_override"], args["restart_service"])
     changed, reports = _plan.apply(action, plans, journal)
     return _result(images, args["state"], changed, reports, len(checks), len(local))
+
+
+class _Gate(_plan.Plan):
+    """Stops the host on preflight blockers (unless overridden) and on a service that cannot be restarted."""
+
+    def __init__(self, checks, override, restart_service):
+        super().__init__()
+        self.checks, self.override, self.restart_service = checks, override, restart_service
+
+    def reads(self):
+        return []
+
+    def plan(self, datas, snap, journal):
+        _stop_on_blockers(self.checks, self.override, self.restart_service)
+
+    def report(self, results):
+        return {}
 
 
 def _stop_on_blockers(checks, override, restart_service):
@@ -157,7 +173,7 @@ def _stop_on_blockers(checks, override, restart_service):
 
 
 def _result(images, state, changed, reports, n_checks, n_local):
-    checks, rest = reports[:n_checks], reports[n_checks:]
+    checks, rest = reports[:n_checks], reports[n_checks + 1:] if n_checks else reports
     listing = rest.pop(0) if state == "absent" else None
     local, flags = rest[:n_local], iter(rest[n_local:])
     out = []

@@ -106,6 +106,8 @@ def test_a_blocker_stops_the_host_before_the_apply_unless_overridden(lab):
     assert proc.returncode != 0 and trips == {"win": 1} and canonical(lab.state("win")) == start
     ((_host, result),) = proc.results
     assert result["blocked"] is True and result["changed"] is False
+    # Nothing was planned past the blockers, so nothing claims a change.
+    assert "was set" not in proc.stdout + proc.stderr
     assert "netsh.exe: " in result["msg"] and "AeDebug" in result["msg"]
     assert result["msg"].endswith("No dump would appear, so nothing was changed. Fix the blockers, or set "
                                   "preflight_override=true to configure anyway.")
