@@ -117,7 +117,7 @@ def test_a_crash_enables_dumps_for_its_image_on_its_host_once(lab, tmp_path):
         assert not any(key.startswith((LD, IFEO + "\\netsh.exe")) for key in lab.registry("lab-win11"))
 
         # The same event three more times: the webhook knows it.
-        for _ in range(3):
+        for _repeat in range(3):
             assert rulebook.post(crash) == (202, {"emitted": 0, "duplicates": 1, "refused": []})
         # Three new crashes of the image: the rule sees each, the throttle runs nothing.
         for pid in (4243, 4244, 4245):

@@ -70,7 +70,7 @@ class Source:
     def events(self):
         """What the source has put on the queue since the last call."""
         async def drain():
-            return [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+            return [self.queue.get_nowait() for _item in range(self.queue.qsize())]
         return self._call(drain())
 
     def stop(self):
@@ -113,7 +113,7 @@ def test_one_crash_one_event(source, body, content_type):
 
 def test_duplicates_emit_nothing(source):
     assert source.post(ecs_1000_positional()) == accepted(emitted=1)
-    for _ in range(3):
+    for _repeat in range(3):
         assert source.post(ecs_1000_positional()) == accepted(duplicates=1)
     # Its WER report, sent later, is the same crash; so is the event from another forwarder (XML).
     assert source.post(ecs_1001_positional()) == accepted(duplicates=1)
