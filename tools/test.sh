@@ -70,19 +70,22 @@ rm -f "$OUT"/junit-*.xml
 py_dirs=()
 for d in plugins lab tests tools benchmarks awx; do [ ! -d "$d" ] || py_dirs+=("$d"); done
 step "ruff" ruff check "${py_dirs[@]}"
-# The triage HTML report is checked in Debian's headless chromium: install it
-# once (quietly, waiting for other apt users); if that fails the browser test
-# says so, and fails under CI.
-browser() {
-  [ ! -x /usr/bin/chromium ] || return 0
-  local as_root=()
+# Debian packages some tests need: chromium (the triage HTML report is checked
+# in it headless) and Java 17 (ansible-rulebook runs its rules engine on it).
+# Installed once, quietly, waiting for other apt users; if that fails the tests
+# needing them say so, and fail under CI.
+debian_packages() {
+  local missing=() as_root=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  [ "${#missing[@]}" -gt 0 ] || return 0
   [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
   { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 update &&
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o DPkg::Lock::Timeout=600 \
-      install --no-install-recommends chromium; } </dev/null >"$OUT/chromium-install.log" 2>&1 ||
-    echo "chromium could not be installed (tests/output/chromium-install.log)" >&2
+      install --no-install-recommends "${missing[@]}"; } </dev/null >"$OUT/apt-install.log" 2>&1 ||
+    echo "${missing[*]} could not be installed (tests/output/apt-install.log)" >&2
 }
-step "chromium" browser
+step "debian packages" debian_packages
 # The galaxy build test runs last, as step (e), after sanity and lint.
 step "pytest" pytest -n auto --junitxml="$OUT/junit-pytest.xml" \
     --ignore=tests/ecosystem/test_galaxy_build.py
