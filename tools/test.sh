@@ -68,7 +68,7 @@ rm -f "$OUT"/junit-*.xml
 # Only folders that exist: ruff fails on a missing path, and a fresh clone
 # has no empty folders.
 py_dirs=()
-for d in plugins lab tests tools benchmarks awx; do [ ! -d "$d" ] || py_dirs+=("$d"); done
+for d in plugins lab tests tools benchmarks awx extensions; do [ ! -d "$d" ] || py_dirs+=("$d"); done
 step "ruff" ruff check "${py_dirs[@]}"
 # Debian packages some tests need: chromium (the triage HTML report is checked
 # in it headless) and Java 17 (ansible-rulebook runs its rules engine on it).
