@@ -6,8 +6,9 @@
 On fresh lab hosts, in one run, for each way of doing the work:
 
 * "module by module": the tasks the enable role ran before dump_capture
-  (preflight, local_dumps and gflags, each once per image) and the cleanup
-  role's (fetch_dumps, then local_dumps and gflags state=absent per image);
+  (preflight, local_dumps and gflags, each once per image, and the checks
+  and the summary) and the cleanup role's (fetch_dumps, then local_dumps and
+  gflags state=absent per image);
 * "dump_capture": playbooks/enable_crash_dumps.yml and cleanup_crash_dumps.yml;
 
 it prints the remote executions per host (enable, its re-run, cleanup), the
@@ -28,17 +29,38 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "lab"))
+from crashdump_lab.state import load_state, reset_host  # noqa: E402  (the lab sits beside the collection)
+
 IMAGES = ["netsh.exe", "notepad.exe", "spoolsv.exe", "svchost.exe", "explorer.exe"]
+# The enable role's tasks before dump_capture, with its defaults (the summary and the blockers' message are
+# plain debug and fail tasks here: the same tasks, without the templates).
 BY_MODULE_ENABLE = """- hosts: windows
   gather_facts: false
+  vars: {dump_folder: C:\\WER, dump_count: 10, dump_type: full}
   tasks:
-    - crashdump.windows.preflight: {exe: "{{ item }}", dump_folder: C:\\\\WER, dump_count: 10, dump_type: full,
-                                    limit_to_image: true, page_heap: full}
+    - ansible.builtin.assert: {that: exe is defined, quiet: true}
+    - crashdump.windows.local_dumps: {exe: "{{ item }}", dump_folder: "{{ dump_folder }}", dump_count: 10,
+                                      dump_type: full, validate_only: true}
       loop: "{{ exe }}"
-    - crashdump.windows.local_dumps: {exe: "{{ item }}", dump_folder: C:\\\\WER, dump_count: 10, dump_type: full}
+    - crashdump.windows.gflags: {image: "{{ item }}", page_heap: full, validate_only: true}
+      loop: "{{ exe }}"
+    - crashdump.windows.service_restart: {name: none, validate_only: true}
+      when: false
+    - crashdump.windows.preflight: {exe: "{{ item }}", dump_folder: "{{ dump_folder }}", dump_count: 10,
+                                    dump_type: full, limit_to_image: true, page_heap: full}
+      loop: "{{ exe }}"
+      register: preflight
+    - ansible.builtin.fail: {msg: blocked}
+      when: preflight.results | map(attribute='counts.blocker') | sum > 0
+    - crashdump.windows.local_dumps: {exe: "{{ item }}", dump_folder: "{{ dump_folder }}", dump_count: 10,
+                                      dump_type: full}
       loop: "{{ exe }}"
     - crashdump.windows.gflags: {image: "{{ item }}", page_heap: full}
       loop: "{{ exe }}"
+    - crashdump.windows.service_restart: {name: none}
+      when: false
+    - ansible.builtin.debug: {msg: summary}
 """
 BY_MODULE_CLEANUP = """- hosts: windows
   gather_facts: false
@@ -49,6 +71,7 @@ BY_MODULE_CLEANUP = """- hosts: windows
     - crashdump.windows.gflags: {image: "{{ item }}", state: absent}
       loop: "{{ exe }}"
 """
+POWERSHELL_START = 0.5
 NOOP = """- hosts: windows
   gather_facts: false
   tasks:
@@ -66,18 +89,15 @@ class Fleet:
                         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                         PATH=str(self.bindir) + os.pathsep + os.environ.get("PATH", ""))
 
-    def labctl(self, *args):
-        return subprocess.run([str(REPO / "lab" / "labctl"), *args], env=self.env, check=True,
-                              capture_output=True, text=True).stdout
-
+    # The lab's own state API, in process: a labctl process per host and call would dominate the run.
     def reset(self):
         for host in self.hosts:
-            self.labctl("reset", host)
+            reset_host(self.env["CRASHDUMP_LAB_STATE_DIR"], host)
 
     def counters(self):
         total = {}
         for host in self.hosts:
-            for k, v in json.loads(self.labctl("stats", host)).items():
+            for k, v in load_state(self.env["CRASHDUMP_LAB_STATE_DIR"], host)["counters"].items():
                 total[k] = total.get(k, 0) + v
         return total
 
@@ -142,6 +162,12 @@ def main():
                 way, "%g / %g / %g" % figures[way], "%d / %d / %d" % (first[1], second[1], undo[1]),
                 "%d / %d / %d" % (first[2], second[2], undo[2]), seconds, noop, seconds / noop, tasks))
         print("(enable / re-run / cleanup; ratio: enable's wall time over a play of as many no-op tasks)")
+        # A lab execution costs microseconds; on Windows each one starts a PowerShell process.
+        for way, (first, _second, _undo) in figures.items():
+            print("%s: at %.1f s per PowerShell start (the low end on Windows), the first enable adds %.0f s of "
+                  "executions to a fleet run of %d hosts with %d forks" % (
+                      way, POWERSHELL_START, first * POWERSHELL_START * opts.hosts / opts.forks, opts.hosts,
+                      opts.forks))
         if any(got > want for got, want in zip(figures["dump_capture"], (2, 1, 2))):
             sys.exit("dump_capture made more than 2 / 1 / 2 executions per host: %s" % (figures["dump_capture"],))
 
