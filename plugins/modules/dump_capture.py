@@ -116,10 +116,13 @@ options:
     type: bool
     default: false
   unrecorded:
-    description: As M(crashdump.windows.local_dumps) O(crashdump.windows.local_dumps#module:unrecorded).
+    description:
+      - As M(crashdump.windows.local_dumps) O(crashdump.windows.local_dumps#module:unrecorded), but V(keep) by
+        default. LocalDumps values found with no record of the collection's changes are someone else's, so an undo
+        run twice never removes them.
     type: str
     choices: [remove, keep]
-    default: remove
+    default: keep
   force:
     description: With O(state=absent), also restore values someone else changed since they were written.
     type: bool

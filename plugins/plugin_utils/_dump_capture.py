@@ -49,6 +49,8 @@ SPEC = dict(
 # WER's own default, written to each image key: left out, the image would take the global DumpCount=0 that
 # limit_to_image writes, and no dump would appear.
 SPEC["dump_count"] = dict(type="int")
+# Settings found without a record of the collection's are someone else's: kept unless the user says remove.
+SPEC["unrecorded"] = dict(_local_dumps_args.SPEC["unrecorded"], default="keep")
 DEFAULT_DUMP_COUNT = 10
 
 
