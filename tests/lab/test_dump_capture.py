@@ -51,13 +51,13 @@ def test_enable_is_two_executions_its_rerun_one_and_cleanup_two_for_any_number_o
     lab.host("b", arch="x86")
     start = {h: canonical(lab.state(h)) for h in lab.hosts}
     extra = {"exe": images}
-    first, _ = executions(lab, lambda: lab.playbook(ENABLE, extra_vars=extra))
+    first = executions(lab, lambda: lab.playbook(ENABLE, extra_vars=extra))[0]
     assert first == {"a": 2, "b": 2}
     again, proc = executions(lab, lambda: lab.playbook(ENABLE, extra_vars=extra))
     assert again == {"a": 1, "b": 1} and changed_count(proc) == 0
     for image in images:
         assert LD + "\\" + image in lab.registry("a") and IFEO + "\\" + image in lab.registry("a")
-    undo, _ = executions(lab, lambda: lab.playbook(CLEANUP, extra_vars=extra))
+    undo = executions(lab, lambda: lab.playbook(CLEANUP, extra_vars=extra))[0]
     assert undo == {"a": 2, "b": 2}
     assert {h: canonical(lab.state(h)) for h in lab.hosts} == start
     # Nothing left to undo: one read, no apply.
