@@ -68,6 +68,7 @@ class PipelineRunner:
         """The Outcome of the psrpcore Commands ``commands`` fed ``inputs``.
         transport.ConnectionDropped passes through: an armed lab fault."""
         if len(commands) != 1 or not commands[0].is_script or commands[0].parameters:
+            self.runner.count("refused")
             return cannot_run("only one script without parameters is modelled, not: %.300s"
                               % "; ".join(c.command_text for c in commands))
         script = commands[0].command_text
@@ -75,7 +76,9 @@ class PipelineRunner:
         if script == ansible_script("bootstrap_wrapper.ps1"):
             return self._ansible_action(lines)
         if not transport.is_bootstrap(script):
+            self.runner.count("refused")
             return cannot_run("%.300s" % script)
+        self.runner.count("agent")
         # The transport checks the command as the psrp connection got it from
         # the shell plugin: -EncodedCommand of the script, before decoding it.
         command_line = transport.COMMAND_PREFIX + base64.b64encode(script.encode("utf-16-le")).decode("ascii")
@@ -84,13 +87,16 @@ class PipelineRunner:
 
     def _ansible_action(self, lines):
         if lines.count(SEPARATOR) < 1 or lines.index(SEPARATOR) + 1 >= len(lines):
+            self.runner.count("refused")
             return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest in its input")
         at = lines.index(SEPARATOR)
         manifest, _, data = "\n".join(lines[at + 1:]).partition("\n" + SEPARATOR)
         try:
             name, params = transfer_action("\n".join(lines[:at]), manifest, PSRP_TRANSFER)
         except CannotRun as e:
+            self.runner.count("refused")
             return cannot_run(str(e))
+        self.runner.count(name[len("psrp_"):-len(".ps1")])
         if name == "psrp_put_file.ps1":
             try:
                 sha1 = self.runner.put(params["Path"], data.split("\n"))

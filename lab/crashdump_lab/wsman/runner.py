@@ -92,33 +92,41 @@ def transfer_action(bootstrap_json, manifest_json, allowed):
 
 
 class Runner:
-    """Runs commands for one lab host."""
+    """Runs commands for one lab host; ``count(kind)`` is told the kind of
+    each (counters.KINDS)."""
 
-    def __init__(self, state_dir, host):
+    def __init__(self, state_dir, host, count=lambda kind: None):
         self.transport = transport.Transport(state_dir, host)
+        self.count = count
 
     def run(self, command_line, stdin):
         """(rc, stdout, stderr) of ``command_line`` fed ``stdin`` (bytes).
         transport.ConnectionDropped passes through: an armed lab fault."""
         script = decode_command(command_line)
         if script is None:
+            self.count("refused")
             return cannot_run("only PowerShell -EncodedCommand is modelled, not: %.200s" % command_line)
         wrapper = ansible_script("bootstrap_wrapper.ps1")
         if wrapper is not None and script in _encoded_forms(wrapper):
             return self._ansible_action(stdin)
         if not transport.is_bootstrap(script):
+            self.count("refused")
             return cannot_run("%.300s" % script)
+        self.count("agent")
         # The transport checks the agent and the batch on standard input.
         return self.transport.exec_command(command_line, stdin)
 
     def _ansible_action(self, stdin):
         sections = (stdin or b"").split(MANIFEST_SEPARATOR, 2)
         if len(sections) < 2:
+            self.count("refused")
             return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest on standard input")
         try:
             name, params = transfer_action(sections[0], sections[1], WINRM_TRANSFER)
         except CannotRun as e:
+            self.count("refused")
             return cannot_run(str(e))
+        self.count(name[len("winrm_"):-len(".ps1")])
         if name == "winrm_put_file.ps1":
             return self._put_file(params["Path"], (sections[2] if len(sections) > 2 else b"").split(b"\r\n"))
         return self._fetch_file(params["Path"], int(params["BufferSize"]), int(params["Offset"]))
