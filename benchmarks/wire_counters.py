@@ -48,12 +48,10 @@ def serve(env, hosts, counters):
 
 
 def served_inventory(path, ports):
-    """lab/inventory-winrm.yml with each host at its served port."""
+    """lab/inventory-winrm.yml's settings for the served hosts, each at its port."""
     with open(REPO / "lab" / "inventory-winrm.yml", encoding="utf-8") as f:
         inventory = yaml.safe_load(f)
-    hosts = inventory["windows"]["hosts"]
-    for host, port in ports.items():
-        hosts[host] = {"ansible_host": "127.0.0.1", "ansible_port": port}
+    inventory["windows"]["hosts"] = {h: {"ansible_host": "127.0.0.1", "ansible_port": p} for h, p in ports.items()}
     variables = inventory["windows"]["vars"]
     variables.pop("ansible_port", None)
     # Off port 5985 both plugins would pick HTTPS.
