@@ -14,7 +14,7 @@ import http.server
 import socket
 import threading
 
-from .. import state, transport
+from .. import faults, state, transport
 from . import auth, soap, tls
 from .counters import CountedStream, WireCounters
 from .psrp import PowerShellResource
@@ -45,11 +45,21 @@ class HostEndpoint:
         # The HTTP and HTTPS listeners of a host share its shells (and their
         # quota): WinRS shells and PowerShell runspace pools, by resource URI.
         if resources is None:
-            runner = Runner(state_dir, host, lambda kind: self.counters.add(host, command=kind))
+            runner = Runner(state_dir, host, self._command_starts)
             resources = {r.resource_uri: r for r in (
                 ShellResource(runner, host.upper(), self.settings),
                 PowerShellResource(runner, host.upper(), self.settings))}
         self.resources = resources
+
+    def _command_starts(self, kind):
+        """Count a command of ``kind``; the effect of a wire fault armed for its reply, or None."""
+        self.counters.add(self.host, command=kind)
+        on = "receive:" + kind
+        if not any(f.get("on") == on for f in state.load_state(self.state_dir, self.host).get("faults", [])):
+            return None  # the usual case, without taking the host's lock
+        with state.open_host(self.state_dir, self.host) as lab:
+            fault = faults.fire(lab.state, on)
+        return None if fault is None else fault["effect"]
 
     def resource(self, uri):
         """The resource ``uri`` names."""
