@@ -2,8 +2,9 @@
 
 Three kinds of command are known, recognised by their exact text:
 
-* the collection's bootstrap with the agent and a batch on standard input:
-  handed to the lab's agent model (transport.Transport.exec_command, which
+* the collection's bootstrap with the agent and a batch on standard input
+  (ansible-core 2.16: the bootstrap's command line inside a script of its
+  own): handed to the lab's agent model (transport.Transport.exec_command, which
   checks the bootstrap and the agent byte for byte);
 * ansible-core's own file transfer of the winrm connection (ansible-core >=
   2.19): its bootstrap_wrapper.ps1 as -EncodedCommand, and on standard input
@@ -135,6 +136,12 @@ class Runner:
         wrapper = ansible_script("bootstrap_wrapper.ps1")
         if wrapper is not None and script in _encoded_forms(wrapper):
             return self._ansible_action(stdin)
+        # ansible-core 2.16's winrm connection runs every command line as a
+        # PowerShell script of its own (exec_command encodes cmd again): that
+        # powershell.exe starts the bootstrap's, which inherits its standard input.
+        inner = decode_command(script.strip())
+        if inner is not None and transport.is_bootstrap(inner):
+            command_line, script = script.strip(), inner
         if not transport.is_bootstrap(script):
             return "refused", lambda: cannot_run("%.300s" % script)
         # The transport checks the agent and the batch on standard input.
