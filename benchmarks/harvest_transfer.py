@@ -18,7 +18,14 @@ then moves the same file the way ansible.builtin.fetch does on Windows: a
 remote stat (one round trip, counted as one although win_stat costs more)
 and fetch_file of the uncompressed file. Targets: bytes over the wire at
 most 25% of the dump, round trips at most 1/4 of the plain fetch's. Exits 1
-when a target is missed. Not part of the test suite.
+when a target is missed.
+
+Then the same two over real WinRM: `labctl serve --counters` serves the
+host, fetch_dumps runs over ansible.builtin.winrm, and ansible-core's winrm
+connection fetch_file moves the uncompressed dump as ansible.builtin.fetch
+does after its win_stat (which the lab does not run); the endpoint counts
+HTTP requests and bytes in and out (envelopes, base64, NTLM sealing
+included). Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -29,13 +36,19 @@ import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "lab"))
+
+from wire_counters import serve, served_inventory  # noqa: E402
 
 from crashdump_lab import Transport, crash, open_host, reset_host, seed_host  # noqa: E402
 from crashdump_lab.minidump import WITH_FULL_MEMORY  # noqa: E402
@@ -91,13 +104,14 @@ def delta(after, before):
     return {k: after[k] - before[k] for k in after}
 
 
-def harvest(state_dir, work):
-    """fetch_dumps through ansible-playbook; returns its result."""
+def harvest(state_dir, work, inventory=None):
+    """fetch_dumps through ansible-playbook (on the lab connection, or ``inventory``); returns its result."""
     dest = os.path.join(work, "dumps")
-    inventory = os.path.join(work, "inventory.yml")
-    with open(inventory, "w", encoding="utf-8") as f:
-        f.write("windows:\n  hosts:\n    %s: {}\n  vars:\n    ansible_connection: crashdump_lab\n"
-                "    ansible_shell_type: powershell\n" % HOST)
+    if inventory is None:
+        inventory = os.path.join(work, "inventory.yml")
+        with open(inventory, "w", encoding="utf-8") as f:
+            f.write("windows:\n  hosts:\n    %s: {}\n  vars:\n    ansible_connection: crashdump_lab\n"
+                    "    ansible_shell_type: powershell\n" % HOST)
     book = os.path.join(work, "play.yml")
     with open(book, "w", encoding="utf-8") as f:
         f.write("- hosts: windows\n  gather_facts: false\n  tasks:\n    - crashdump.windows.fetch_dumps: %s\n"
@@ -112,6 +126,56 @@ def harvest(state_dir, work):
         sys.exit("fetch_dumps failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-4000:]))
     # The minimal callback prints "HOST | CHANGED => {result}".
     return json.JSONDecoder().raw_decode(proc.stdout, proc.stdout.index(" => ") + 4)[0]
+
+
+def winrm_fetch(port, remote, local):
+    """ansible-core's winrm connection fetch_file, as ansible.builtin.fetch calls it."""
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    with open(os.path.join(REPO, "lab", "inventory-winrm.yml"), encoding="utf-8") as f:
+        variables = yaml.safe_load(f)["windows"]["vars"]
+    conn = connection_loader.get("winrm", PlayContext(), None)
+    conn.set_options(var_options=dict(variables, ansible_host="127.0.0.1", ansible_port=port,
+                                      ansible_winrm_scheme="http", _extras={}))
+    conn.fetch_file(remote, local)
+    conn.close()
+
+
+def over_winrm(state_dir, work, remote, size, digest):
+    """fetch_dumps and a plain fetch_file of the dump over served WinRM; (ours, plain) wire counters."""
+    counters = os.path.join(work, "wire.json")
+    env = dict(os.environ, CRASHDUMP_LAB_STATE_DIR=state_dir)
+    server, ports = serve(env, [HOST], counters)
+    try:
+        def reading():
+            with open(counters, encoding="utf-8") as f:
+                return json.load(f)["hosts"][HOST]
+        before = reading()
+        os.makedirs(os.path.join(work, "winrm"))
+        result = harvest(state_dir, os.path.join(work, "winrm"),
+                         str(served_inventory(Path(work) / "inventory-winrm.yml", ports)))
+        ours = wire_delta(reading(), before)
+        with open(result["dumps"][0]["local_path"], "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != digest:
+                sys.exit("the controller copy fetched over winrm does not match the dump")
+        before = reading()
+        local = os.path.join(work, "plain.dmp")
+        winrm_fetch(ports[HOST], remote, local)
+        plain = wire_delta(reading(), before)
+        if os.path.getsize(local) != size:
+            sys.exit("the plain fetch over winrm did not move the whole dump")
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+    return ours, plain
+
+
+def wire_delta(after, before):
+    found = {k: after[k] - before[k] for k in ("requests", "bytes_in", "bytes_out")}
+    found["commands"] = sum(after["commands"].values()) - sum(before["commands"].values())
+    found["bytes"] = found["bytes_in"] + found["bytes_out"]
+    return found
 
 
 def main():
@@ -142,6 +206,7 @@ def main():
         before = counters(state_dir)
         Transport(state_dir, HOST).fetch_file(remote, io.BytesIO())
         plain = delta(counters(state_dir), before)
+        wire_ours, wire_plain = over_winrm(state_dir, work, remote, size, digest)
 
     our_trips = ours["round_trips"] + ours["fetch_round_trips"]
     plain_trips = 1 + plain["fetch_round_trips"]
@@ -163,6 +228,14 @@ def main():
                 ("round trips / plain fetch round trips", trips_ratio, ROUND_TRIPS_TARGET)]
     for label, value, target in verdicts:
         print("%-40s %.3f  (target <= %.2f: %s)" % (label, value, target, "met" if value <= target else "MISSED"))
+    print()
+    print("over real WinRM (ansible.builtin.winrm, NTLM with message encryption):")
+    print("  %-40s %8s %8s %11s %11s %11s" % ("", "commands", "requests", "bytes in", "bytes out", "/ dump size"))
+    for label, counted in (("fetch_dumps", wire_ours), ("ansible.builtin.fetch (its fetch_file)", wire_plain)):
+        print("  %-40s %8d %8d %11d %11d %11.3f" % (label, counted["commands"], counted["requests"],
+                                                   counted["bytes_in"], counted["bytes_out"], counted["bytes"] / size))
+    print("  fetch_dumps / plain fetch: requests %.3f, bytes %.3f" % (
+        wire_ours["requests"] / wire_plain["requests"], wire_ours["bytes"] / wire_plain["bytes"]))
     if dump_path is None:
         print("note: lab-generated dump; harvest a real one for representative figures")
     return 0 if all(verdict[1] <= verdict[2] for verdict in verdicts) else 1

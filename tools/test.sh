@@ -89,7 +89,8 @@ step "debian packages" debian_packages
 # The galaxy build test runs last, as step (e), after sanity and lint.
 step "pytest" pytest -n auto --junitxml="$OUT/junit-pytest.xml" \
     --ignore=tests/ecosystem/test_galaxy_build.py
-# requires_ansible admits 2.16: run the modules, roles and protocol suite on it too.
+# requires_ansible admits 2.16: run the modules, roles and protocol suite on it too, the roles and
+# integration targets also over winrm and psrp (labctl serve keeps the checkout's .venv).
 oldest_core() {
   local venv=$ROOT/.venv-oldest-core want
   want=$(sha256sum requirements-oldest-core.txt | cut -d' ' -f1)
@@ -100,7 +101,8 @@ oldest_core() {
   fi
   "$venv/bin/python" -m pytest -n auto --junitxml="$OUT/junit-oldest-core.xml" tests/lab/test_local_dumps_module.py \
       tests/lab/test_gflags_module.py tests/lab/test_roles.py tests/lab/test_fetch_dumps_module.py \
-      tests/lab/test_fetch_dumps_playbook.py tests/lab/test_integration_targets.py tests/protocol
+      tests/lab/test_fetch_dumps_playbook.py tests/lab/test_integration_targets.py tests/lab/test_roles_on_the_wire.py \
+      tests/protocol
 }
 step "pytest on ansible-core 2.16" oldest_core
 step "ansible-test sanity" sanity

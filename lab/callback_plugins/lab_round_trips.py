@@ -1,6 +1,7 @@
 # Copyright: contributors to crashdump.windows
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Remote executions of each task on each lab host, from the lab's own counters."""
+"""Remote executions of each task on each lab host, from the lab's own
+counters, and what crossed the wire for it when the hosts are served."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ description:
     when the playbook ends, and writes to the
     file named by C(CRASHDUMP_LAB_ROUND_TRIPS_FILE) a JSON list with one object per task, whose keys are
     C(task), C(action) and C(executions) (host name to count).
+  - When C(CRASHDUMP_LAB_WIRE_COUNTERS) names the counters file of C(labctl serve --counters), each object also
+    has C(wire), host name to what the task's requests added to that host's counters (C(requests),
+    C(bytes_in), C(bytes_out), and C(commands) by kind).
   - The linear strategy finishes a task on every host before the next starts, so the difference between two
     readings is what that task sent, whatever the number of forks.
 requirements:
@@ -42,7 +46,17 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._task = None
         self._before = {}
+        self._wire_before = {}
         self._tasks = []
+
+    @staticmethod
+    def _wire():
+        """Every served host's wire counters (labctl serve --counters), or {} when not asked for."""
+        path = os.environ.get("CRASHDUMP_LAB_WIRE_COUNTERS")
+        if not path:
+            return {}
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)["hosts"]
 
     @staticmethod
     def _readings():
@@ -61,14 +75,19 @@ class CallbackModule(CallbackBase):
         if self._task is None:
             return
         now = self._readings()
-        self._tasks.append({"task": self._task.get_name(), "action": self._task.action,
-                            "executions": {h: n - self._before.get(h, 0) for h, n in sorted(now.items())}})
+        entry = {"task": self._task.get_name(), "action": self._task.action,
+                 "executions": {h: n - self._before.get(h, 0) for h, n in sorted(now.items())}}
+        wire = self._wire()
+        if wire:
+            entry["wire"] = {h: _minus(c, self._wire_before.get(h, {})) for h, c in sorted(wire.items())}
+        self._tasks.append(entry)
         self._task = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._close_task()
         self._task = task
         self._before = self._readings()
+        self._wire_before = self._wire()
 
     def v2_playbook_on_stats(self, stats):
         self._close_task()
@@ -76,3 +95,8 @@ class CallbackModule(CallbackBase):
         if path:
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(self._tasks, f, indent=1)
+
+
+def _minus(now, before):
+    """``now`` less ``before``, key by key, into nested counters."""
+    return {k: _minus(v, before.get(k, {})) if isinstance(v, dict) else v - before.get(k, 0) for k, v in now.items()}

@@ -9,6 +9,14 @@ Specs (counted from the moment they are armed):
                   (``fetch:0``: the next chunk already fails);
 ``corrupt:N``     the chunk after N more fetch chunks arrives with one
                   byte changed (``corrupt:0``: the next one);
+``receive:KIND:N:EFFECT``
+                  at the WinRM endpoint (labctl serve): the Nth command of
+                  KIND (agent, fetch_file or put_file: see
+                  wsman/counters.py) runs, then the first Receive of its
+                  output meets EFFECT: ``reset`` (the connection is reset),
+                  ``http500`` (the shell's host process is gone: HTTP 500
+                  with Windows' fault) or ``timeout`` (the operation times
+                  out, as when the output is late); see wsman/shell.py;
 ``clear``         disarm everything.
 """
 
@@ -16,13 +24,19 @@ from __future__ import annotations
 
 import re
 
-_SPEC = re.compile(r"(exec):(\d+)(?::(before|after))?|(fetch|corrupt):(\d+)")
+_SPEC = re.compile(r"(exec):(\d+)(?::(before|after))?|(fetch|corrupt):(\d+)"
+                   r"|receive:(agent|fetch_file|put_file):(\d+):(reset|http500|timeout)")
 
 
 def parse(spec):
     m = _SPEC.fullmatch(spec.strip())
     if not m:
-        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N, corrupt:N or clear, not %r" % spec)
+        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N, corrupt:N, receive:KIND:N:EFFECT or "
+                         "clear, not %r" % spec)
+    if m.group(6):
+        if int(m.group(7)) < 1:
+            raise ValueError("receive:KIND:N counts commands from 1")
+        return {"on": "receive:" + m.group(6), "remaining": int(m.group(7)) - 1, "effect": m.group(8)}
     if m.group(1):
         if int(m.group(2)) < 1:
             raise ValueError("exec:N counts commands from 1")
@@ -40,7 +54,8 @@ def arm(state, spec):
 
 
 def fire(state, on):
-    """Count one ``on`` event ("exec", "fetch" or "corrupt"); returns the fault that fires now, if any."""
+    """Count one ``on`` event ("exec", "fetch", "corrupt" or "receive:KIND"); returns the fault that fires now,
+    if any."""
     fired = None
     for fault in list(state.get("faults", [])):
         if fault["on"] != on:

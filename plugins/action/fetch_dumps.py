@@ -13,6 +13,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleE
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_listing, _harvest, _job_folder, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
+from ansible_collections.crashdump.windows.plugins.plugin_utils._connection_error import describe
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
 
 # Batches after the read batch: one to compress, one to clean up and remove.
@@ -252,7 +253,7 @@ class _Run:
                 raise
             except AnsibleError as e:
                 d.update(status="failed", error="fetching %s failed: %s; the remote copy is kept" % (
-                    d["wire"]["path"], e))
+                    d["wire"]["path"], describe(e)))
                 self.errors.append(d["error"])
 
     def record(self, d, final):

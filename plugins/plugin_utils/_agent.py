@@ -21,6 +21,8 @@ import xml.etree.ElementTree as ET
 
 from ansible.errors import AnsibleError
 
+from ansible_collections.crashdump.windows.plugins.plugin_utils._connection_error import batch_interrupted
+
 PROTOCOL_VERSION = 1
 SEPARATOR = "#crashdump.windows:batch#"
 POWERSHELL_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand"
@@ -151,8 +153,11 @@ def parse_output(ops, rc, stdout, stderr):
 def execute_batch(action, ops, stop_on_error=True):
     """Run ``ops`` in one remote execution; returns their results in order."""
     ops = list(ops)
-    res = action._low_level_execute_command(
-        build_command(), sudoable=False, in_data=build_payload(ops, stop_on_error))
+    try:
+        res = action._low_level_execute_command(
+            build_command(), sudoable=False, in_data=build_payload(ops, stop_on_error))
+    except Exception as e:  # pylint: disable=broad-exception-caught  # winrm and psrp let their libraries' errors through
+        raise batch_interrupted(ops, e) from e
     return parse_output(ops, res.get("rc"), res.get("stdout", ""), res.get("stderr", ""))
 
 

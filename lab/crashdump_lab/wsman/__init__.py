@@ -14,5 +14,6 @@ One concept per module:
                  goes to the lab's agent model, ansible-core's file transfer
                  scripts to its file model, anything else is refused.
 * ``psrp_runner`` -- the same for a PSRP pipeline's script and input objects.
+* ``counters`` -- what crossed the wire per host: requests, bytes, commands by kind.
 * ``server``  -- the HTTP listener of one host, dispatching by resource URI, and serving many.
 """

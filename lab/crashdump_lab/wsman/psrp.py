@@ -36,6 +36,7 @@ from psrpcore.types import (
 )
 
 from .psrp_runner import PipelineRunner
+from .runner import WireFault
 from .shell import (
     DEFAULT_OPERATION_TIMEOUT,
     RESPONSE_OVERHEAD,
@@ -72,6 +73,7 @@ class Pipe:
         self.commands = None  # psrpcore Commands, once CreatePipeline is complete
         self.inputs = []
         self.finished = False
+        self.fault = None  # a wire fault's effect waiting for the first Receive (shell.py)
 
 
 class Pool(Shell):
@@ -140,7 +142,10 @@ class PowerShellResource(ShellResource):
         """Run the pipeline with its whole input and queue what it produced."""
         if pipe.finished or pipe.commands is None:
             return
-        outcome = self.runner.run(pipe.commands, pipe.inputs)
+        try:
+            outcome = self.runner.run(pipe.commands, pipe.inputs)
+        except WireFault as armed:
+            outcome, pipe.fault = armed.result, armed.effect
         server = pipe.server
         server.start()
         for line in outcome.outputs:

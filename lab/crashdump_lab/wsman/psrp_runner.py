@@ -30,7 +30,7 @@ import base64
 import json
 
 from .. import transport
-from .runner import CANNOT_RUN, CannotRun, ansible_script, transfer_action
+from .runner import CANNOT_RUN, CannotRun, ansible_script, run_counted, transfer_action
 
 SEPARATOR = "\0\0\0\0"  # the input line between bootstrap_wrapper.ps1's sections
 PSRP_TRANSFER = ("psrp_put_file.ps1", "psrp_fetch_file.ps1")
@@ -66,16 +66,24 @@ class PipelineRunner:
 
     def run(self, commands, inputs):
         """The Outcome of the psrpcore Commands ``commands`` fed ``inputs``.
-        transport.ConnectionDropped passes through: an armed lab fault."""
+        transport.ConnectionDropped passes through: an armed lab fault; so
+        does runner.WireFault."""
+        return run_counted(self.runner.count, *self._plan(commands, inputs))
+
+    def _plan(self, commands, inputs):
+        """(kind, function running the pipeline)."""
         if len(commands) != 1 or not commands[0].is_script or commands[0].parameters:
-            return cannot_run("only one script without parameters is modelled, not: %.300s"
-                              % "; ".join(c.command_text for c in commands))
+            return "refused", lambda: cannot_run("only one script without parameters is modelled, not: %.300s"
+                                                 % "; ".join(c.command_text for c in commands))
         script = commands[0].command_text
         lines = [x if isinstance(x, str) else str(x) for x in inputs]
         if script == ansible_script("bootstrap_wrapper.ps1"):
             return self._ansible_action(lines)
         if not transport.is_bootstrap(script):
-            return cannot_run("%.300s" % script)
+            return "refused", lambda: cannot_run("%.300s" % script)
+        return "agent", lambda: self._agent(script, lines)
+
+    def _agent(self, script, lines):
         # The transport checks the command as the psrp connection got it from
         # the shell plugin: -EncodedCommand of the script, before decoding it.
         command_line = transport.COMMAND_PREFIX + base64.b64encode(script.encode("utf-16-le")).decode("ascii")
@@ -84,20 +92,24 @@ class PipelineRunner:
 
     def _ansible_action(self, lines):
         if lines.count(SEPARATOR) < 1 or lines.index(SEPARATOR) + 1 >= len(lines):
-            return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest in its input")
+            return "refused", lambda: cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest in its "
+                                                 "input")
         at = lines.index(SEPARATOR)
         manifest, _, data = "\n".join(lines[at + 1:]).partition("\n" + SEPARATOR)
         try:
             name, params = transfer_action("\n".join(lines[:at]), manifest, PSRP_TRANSFER)
         except CannotRun as e:
-            return cannot_run(str(e))
+            return "refused", lambda why=str(e): cannot_run(why)
         if name == "psrp_put_file.ps1":
-            try:
-                sha1 = self.runner.put(params["Path"], data.split("\n"))
-            except transport.TransferError as e:
-                return _wrapper_failure(e)
-            return Outcome(['{"sha1":"%s"}' % sha1])
-        return self._fetch_file(params["Path"], int(params["BufferSize"]))
+            return "put_file", lambda: self._put_file(params["Path"], data.split("\n"))
+        return "fetch_file", lambda: self._fetch_file(params["Path"], int(params["BufferSize"]))
+
+    def _put_file(self, path, lines):
+        try:
+            sha1 = self.runner.put(path, lines)
+        except transport.TransferError as e:
+            return _wrapper_failure(e)
+        return Outcome(['{"sha1":"%s"}' % sha1])
 
     def _fetch_file(self, path, size):
         """psrp_fetch_file.ps1: "[FILE]" and the file in base64 pieces of

@@ -2,8 +2,9 @@
 
 Three kinds of command are known, recognised by their exact text:
 
-* the collection's bootstrap with the agent and a batch on standard input:
-  handed to the lab's agent model (transport.Transport.exec_command, which
+* the collection's bootstrap with the agent and a batch on standard input
+  (ansible-core 2.16: the bootstrap's command line inside a script of its
+  own): handed to the lab's agent model (transport.Transport.exec_command, which
   checks the bootstrap and the agent byte for byte);
 * ansible-core's own file transfer of the winrm connection (ansible-core >=
   2.19): its bootstrap_wrapper.ps1 as -EncodedCommand, and on standard input
@@ -91,37 +92,75 @@ def transfer_action(bootstrap_json, manifest_json, allowed):
     return name, params
 
 
-class Runner:
-    """Runs commands for one lab host."""
+class WireFault(Exception):
+    """A command ran, and a fault armed for its reply (faults.py ``receive:``)
+    waits for its first Receive: ``effect`` and the command's ``result``."""
 
-    def __init__(self, state_dir, host):
+    def __init__(self, effect, result):
+        super().__init__(effect)
+        self.effect = effect
+        self.result = result
+
+
+def run_counted(count, kind, execute):
+    """``execute()``'s result, once ``count(kind)`` has counted it; raises
+    WireFault after running it when ``count`` answers with an armed effect."""
+    effect = count(kind)
+    result = execute()
+    if effect is not None:
+        raise WireFault(effect, result)
+    return result
+
+
+class Runner:
+    """Runs commands for one lab host; ``count(kind)`` is told the kind of
+    each (counters.KINDS) before it runs, and answers None or the effect of
+    a wire fault armed for its reply."""
+
+    def __init__(self, state_dir, host, count=lambda kind: None):
         self.transport = transport.Transport(state_dir, host)
+        self.count = count
 
     def run(self, command_line, stdin):
         """(rc, stdout, stderr) of ``command_line`` fed ``stdin`` (bytes).
-        transport.ConnectionDropped passes through: an armed lab fault."""
+        transport.ConnectionDropped passes through: an armed lab fault; so
+        does WireFault."""
+        return run_counted(self.count, *self._plan(command_line, stdin))
+
+    def _plan(self, command_line, stdin):
+        """(kind, function running the command)."""
         script = decode_command(command_line)
         if script is None:
-            return cannot_run("only PowerShell -EncodedCommand is modelled, not: %.200s" % command_line)
+            return "refused", lambda: cannot_run("only PowerShell -EncodedCommand is modelled, not: %.200s"
+                                                 % command_line)
         wrapper = ansible_script("bootstrap_wrapper.ps1")
         if wrapper is not None and script in _encoded_forms(wrapper):
             return self._ansible_action(stdin)
+        # ansible-core 2.16's winrm connection runs every command line as a
+        # PowerShell script of its own (exec_command encodes cmd again): that
+        # powershell.exe starts the bootstrap's, which inherits its standard input.
+        inner = decode_command(script.strip())
+        if inner is not None and transport.is_bootstrap(inner):
+            command_line, script = script.strip(), inner
         if not transport.is_bootstrap(script):
-            return cannot_run("%.300s" % script)
+            return "refused", lambda: cannot_run("%.300s" % script)
         # The transport checks the agent and the batch on standard input.
-        return self.transport.exec_command(command_line, stdin)
+        return "agent", lambda: self.transport.exec_command(command_line, stdin)
 
     def _ansible_action(self, stdin):
         sections = (stdin or b"").split(MANIFEST_SEPARATOR, 2)
         if len(sections) < 2:
-            return cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest on standard input")
+            return "refused", lambda: cannot_run("bootstrap_wrapper.ps1 without an exec_wrapper manifest on "
+                                                 "standard input")
         try:
             name, params = transfer_action(sections[0], sections[1], WINRM_TRANSFER)
         except CannotRun as e:
-            return cannot_run(str(e))
+            return "refused", lambda why=str(e): cannot_run(why)
         if name == "winrm_put_file.ps1":
-            return self._put_file(params["Path"], (sections[2] if len(sections) > 2 else b"").split(b"\r\n"))
-        return self._fetch_file(params["Path"], int(params["BufferSize"]), int(params["Offset"]))
+            lines = (sections[2] if len(sections) > 2 else b"").split(b"\r\n")
+            return "put_file", lambda: self._put_file(params["Path"], lines)
+        return "fetch_file", lambda: self._fetch_file(params["Path"], int(params["BufferSize"]),
+                                                      int(params["Offset"]))
 
     def put(self, path, pieces):
         """Write the file of base64 ``pieces`` (text or bytes, empty ones

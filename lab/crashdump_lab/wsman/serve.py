@@ -12,6 +12,7 @@ import tempfile
 import threading
 
 from . import server, tls
+from .counters import WireCounters
 
 DEFAULT_PORT = 5985  # WinRM's HTTP port
 DEFAULT_HTTPS_PORT = 5986  # and its HTTPS port
@@ -33,6 +34,17 @@ Like real hosts, each host has its own loopback address, in the order given:
 --https-port (5986). With --port 0 every listener is on the --bind address at
 a free port instead. One JSON line per host ({"host", "address", "port",
 "https_port", "url", "https_url", "certificate"}) is printed when ready.
+
+Counters: with --counters FILE, FILE holds what crossed the wire to each
+host since the start, as {"hosts": {HOST: {"requests", "bytes_in",
+"bytes_out", "commands": {"agent", "put_file", "fetch_file", "refused"}}}}:
+HTTP requests (NTLM handshakes included), the HTTP bytes read and written
+(after TLS for HTTPS), and the commands (WinRS commands and PSRP pipelines)
+by kind: the collection's agent batches, ansible-core's put_file and
+fetch_file scripts, and refused PowerShell. It is rewritten (atomically)
+before each response leaves, so a client holding a reply reads counters
+that include its request; lab/callback_plugins/lab_round_trips.py reads it
+between tasks to give them per task.
 
 Runs in the foreground until SIGTERM or Ctrl-C (SIGINT), then closes the
 listeners and exits 0: stop it with `kill <pid>`.
@@ -73,6 +85,8 @@ def add_parser(sub):
     s.add_argument("--bind", default="127.0.0.1", help="first loopback address (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port (default 5985; 0: free ports)")
     s.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="HTTPS port (default 5986)")
+    s.add_argument("--counters", metavar="FILE", default=None,
+                   help="keep the wire counters of every host in FILE (JSON, see above)")
     return s
 
 
@@ -95,11 +109,12 @@ def run(args, state_dir):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_event.set())
     certificate = tls.certificate(state_dir, ["localhost", *hosts], sorted({a for a, _, _ in places}))
+    counters = WireCounters(hosts, args.counters)
     with tempfile.TemporaryDirectory(prefix="labctl-serve-") as cred_dir:
         listeners = []
         try:
             for host, (address, port, https_port) in zip(hosts, places):
-                http = server.listen(state_dir, host, cred_dir, address, port)
+                http = server.listen(state_dir, host, cred_dir, address, port, counters=counters)
                 listeners.append(http)
                 listeners.append(server.listen(state_dir, host, cred_dir, address, https_port, certificate, http))
         except OSError:

@@ -14,8 +14,9 @@ import http.server
 import socket
 import threading
 
-from .. import state, transport
+from .. import faults, state, transport
 from . import auth, soap, tls
+from .counters import CountedStream, WireCounters
 from .psrp import PowerShellResource
 from .runner import Runner
 from .shell import DEFAULT_MAX_ENVELOPE_KB, ShellResource
@@ -35,19 +36,30 @@ def _envelope_too_large(limit):
 class HostEndpoint:
     """What every connection to one host's listener shares."""
 
-    def __init__(self, state_dir, host, cred_dir, channel_bindings=None, resources=None):
+    def __init__(self, state_dir, host, cred_dir, channel_bindings=None, resources=None, counters=None):
         self.state_dir = state_dir
         self.host = host
         self.cred_dir = cred_dir
         self.channel_bindings = channel_bindings  # set for an HTTPS listener
+        self.counters = counters or WireCounters([host])
         # The HTTP and HTTPS listeners of a host share its shells (and their
         # quota): WinRS shells and PowerShell runspace pools, by resource URI.
         if resources is None:
-            runner = Runner(state_dir, host)
+            runner = Runner(state_dir, host, self._command_starts)
             resources = {r.resource_uri: r for r in (
                 ShellResource(runner, host.upper(), self.settings),
                 PowerShellResource(runner, host.upper(), self.settings))}
         self.resources = resources
+
+    def _command_starts(self, kind):
+        """Count a command of ``kind``; the effect of a wire fault armed for its reply, or None."""
+        self.counters.add(self.host, command=kind)
+        on = "receive:" + kind
+        if not any(f.get("on") == on for f in state.load_state(self.state_dir, self.host).get("faults", [])):
+            return None  # the usual case, without taking the host's lock
+        with state.open_host(self.state_dir, self.host) as lab:
+            fault = faults.fire(lab.state, on)
+        return None if fault is None else fault["effect"]
 
     def resource(self, uri):
         """The resource ``uri`` names."""
@@ -77,12 +89,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
         self.ntlm = auth.NtlmSession(self.endpoint.cred_dir, self.endpoint.host, self.endpoint.channel_bindings)
         self.final_token = None  # SPNEGO's last token, sent with the next response
+        counters, host = self.endpoint.counters, self.endpoint.host
+        self.rfile = CountedStream(self.rfile, lambda size: counters.received(host, size))
+        self.wfile = CountedStream(self.wfile, lambda size: counters.add(host, bytes_out=size))
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.endpoint.counters.add(self.endpoint.host, requests=1)
         if self.path.split("?")[0].lower() != "/wsman":
             self._reply(404, b"", {"Content-Type": "text/plain"})
             return
@@ -190,13 +206,17 @@ class Listener(http.server.ThreadingHTTPServer):
         return sock, address
 
 
-def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None, beside=None):
+def listen(state_dir, host, cred_dir, bind="127.0.0.1", port=0, certificate=None, beside=None, counters=None):
     """A Listener for ``host`` on ``bind:port`` (0: any free port), not yet
     serving; HTTPS with ``certificate`` (cert_path, key_path from
-    tls.certificate); sharing the shells of the Listener ``beside``."""
+    tls.certificate); sharing the shells and counters of the Listener
+    ``beside``; counting into ``counters`` (WireCounters, else its own)."""
     bindings = None if certificate is None else tls.channel_bindings(certificate[0])
-    resources = None if beside is None else beside.RequestHandlerClass.endpoint.resources
-    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings, resources)
+    resources = None
+    if beside is not None:
+        resources = beside.RequestHandlerClass.endpoint.resources
+        counters = beside.RequestHandlerClass.endpoint.counters
+    endpoint = HostEndpoint(state_dir, host, cred_dir, bindings, resources, counters)
     handler = type("Handler_%s" % host.replace("-", "_"), (Handler,), {"endpoint": endpoint})
     listener = Listener((bind, port), handler)
     if certificate is not None:

@@ -8,6 +8,12 @@ to return waits up to the request's OperationTimeout and then faults
 w:TimedOut, which clients answer with another Receive ([MS-WSMV] 3.1.4.14).
 Output is split over Receive responses so each stays under the client's
 MaxEnvelopeSize ([MS-WSMV] 3.1.4.1.7).
+
+A wire fault armed for a command (faults.py ``receive:``) strikes the first
+Receive of its output, after the command ran: ``reset`` drops the
+connection, ``timeout`` is the w:TimedOut fault (the output stays, for the
+client's next Receive), ``http500`` is the shell's host process gone
+(host_process_gone).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 
+from .. import transport
+from .runner import WireFault
 from .soap import MIN_ENVELOPE_SIZE, Fault, envelope, q
 
 RESOURCE_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
@@ -52,6 +60,17 @@ def shell_not_found(shell_id):
                  "operation." % shell_id, 2150858843)
 
 
+def host_process_gone():
+    # When the process behind a shell (wsmprovhost.exe, or the winrshost.exe of
+    # a WinRS shell) has died, WinRM answers the shell's next request with
+    # ERROR_WSMAN_INVALID_SELECTORS (0x8033805B, winerror.h) as a SOAP fault in
+    # an HTTP 500, as pywinrm users see it after a process "dies a terrible
+    # death" (diyan/pywinrm issue 259).
+    return Fault("s:Sender", "w:InvalidSelectors",
+                 "The WS-Management service cannot process the request because the request contained invalid "
+                 "selectors for the resource.", 2150858843)
+
+
 class Command:
     def __init__(self, command_line):
         self.id = str(uuid.uuid4()).upper()
@@ -60,6 +79,7 @@ class Command:
         self.sent_input = False
         self.result = None          # (rc, stdout, stderr) once run
         self.positions = [0, 0]     # bytes of stdout, stderr already received
+        self.fault = None           # a wire fault's effect waiting for the first Receive
         self.changed = threading.Condition()
 
 
@@ -97,6 +117,8 @@ class ShellResource:
         shell = self._shell(request)
         handler = {"Command": self._command, "Send": self._send, "Receive": self._receive,
                    "Signal": self._signal}.get(verb)
+        if verb == "Receive":
+            self._strike(request, shell)
         if verb == "Delete" and action.startswith(TRANSFER):
             with self.lock:
                 del self.shells[shell.id]
@@ -105,6 +127,22 @@ class ShellResource:
             raise Fault("s:Sender", "a:ActionNotSupported",
                         "The action %s is not supported by the service." % action, 2150858771)
         return handler(request, shell)
+
+    def _strike(self, request, shell):
+        """Raise the wire fault armed for the command this Receive asks about, once."""
+        desired = request.body.find(q("rsp", "Receive") + "/" + q("rsp", "DesiredStream"))
+        command = shell.commands.get(((desired is not None and desired.get("CommandId")) or "").upper())
+        effect = getattr(command, "fault", None)
+        if effect is None:
+            return
+        command.fault = None
+        if effect == "reset":
+            raise transport.ConnectionDropped("lab fault: connection reset during Receive")
+        if effect == "timeout":
+            raise timed_out()
+        with self.lock:
+            self.shells.pop(shell.id, None)
+        raise host_process_gone()
 
     def _shell(self, request):
         shell_id = request.selectors.get("ShellId", "")
@@ -190,7 +228,10 @@ class ShellResource:
     def _run(self, command):
         """Run the command with its whole input (caller holds command.changed)."""
         if command.result is None:
-            command.result = self.runner.run(command.command_line, b"".join(command.stdin))
+            try:
+                command.result = self.runner.run(command.command_line, b"".join(command.stdin))
+            except WireFault as armed:
+                command.result, command.fault = armed.result, armed.effect
             command.changed.notify_all()
 
     def _receive(self, request, shell):
