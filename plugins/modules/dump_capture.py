@@ -15,14 +15,14 @@ description:
     P(crashdump.windows.cleanup#role) roles use it.
   - Every image and option is checked before anything is sent; one bad image fails the task with nothing sent.
   - With O(state=present), each image's preflight judges the host as read with the values about to be written
-    laid over it, so RV(images[].preflight.verdict) says whether a dump will appear once the task is done. A
+    laid over it, so C(images[].preflight.verdict) says whether a dump will appear once the task is done. A
     preflight blocker (no dump would appear) fails the task before anything changes, unless
     O(preflight_override=true); a O(restart_service) that does not exist or is disabled (or has a disabled
     running dependent) always does. Then LocalDumps is written for each image, then page heap when O(page_heap)
     is given, with the undo records of M(crashdump.windows.local_dumps) and M(crashdump.windows.gflags).
   - The service itself is not restarted here. A restart must see the flags written, so it is a separate task
     (M(crashdump.windows.service_restart)), needed only for the services listed in
-    RV(images[].preflight.verdict.page_heap.pending).
+    C(images[].preflight.verdict.page_heap.pending).
   - With O(state=absent), it lists the dumps of the images still on the host, removes those already harvested
     to O(harvest_dest) whose copy there still matches its SHA-256 when O(remove_dumps=true), and undoes what
     M(crashdump.windows.local_dumps) and M(crashdump.windows.gflags) did for each image, as their
@@ -65,7 +65,7 @@ options:
   account:
     description:
       - The account whose crash preflight checks besides those that run the image, and for which
-        RV(images[].local_dumps.account_dump_folder) expands the dump folder (default V(SYSTEM) there).
+        C(images[].local_dumps.account_dump_folder) expands the dump folder (default V(SYSTEM) there).
     type: str
   harvest_dest:
     description:
