@@ -10,6 +10,8 @@ MODULES = {
     "crash_events": "crashdump.windows.crash_events: {days: 1}",
     "local_dumps": "crashdump.windows.local_dumps: {exe: app.exe}",
     "fetch_dumps": "crashdump.windows.fetch_dumps: {exe: app.exe, dest: '%s'}",
+    "dump_capture": "crashdump.windows.dump_capture: {exe: [app.exe], page_heap: full}",
+    "wait_for_dump": "crashdump.windows.wait_for_dump: {exe: [app.exe], timeout: 1}",
 }
 
 
