@@ -133,7 +133,7 @@ def winrm_fetch(port, remote, local):
     from ansible.playbook.play_context import PlayContext
     from ansible.plugins.loader import connection_loader
 
-    with open(os.path.join(REPO, "lab", "inventory-winrm.yml"), encoding="utf-8") as f:
+    with open(os.path.join(REPO, "lab", "inventory.yml"), encoding="utf-8") as f:
         variables = yaml.safe_load(f)["windows"]["vars"]
     conn = connection_loader.get("winrm", PlayContext(), None)
     conn.set_options(var_options=dict(variables, ansible_host="127.0.0.1", ansible_port=port,
@@ -154,7 +154,7 @@ def over_winrm(state_dir, work, remote, size, digest):
         before = reading()
         os.makedirs(os.path.join(work, "winrm"))
         result = harvest(state_dir, os.path.join(work, "winrm"),
-                         str(served_inventory(Path(work) / "inventory-winrm.yml", ports)))
+                         str(served_inventory(Path(work) / "inventory.yml", ports)))
         ours = wire_delta(reading(), before)
         with open(result["dumps"][0]["local_path"], "rb") as f:
             if hashlib.sha256(f.read()).hexdigest() != digest:

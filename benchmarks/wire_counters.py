@@ -5,7 +5,7 @@ ansible.builtin.winrm and ansible.builtin.psrp, per module and lab host.
     .venv/bin/python benchmarks/wire_counters.py [--exe netsh.exe]
 
 Starts `labctl serve --port 0 --counters FILE` for the hosts of
-lab/inventory-winrm.yml (a private state folder, clean hosts), reaches them
+lab/inventory.yml (a private state folder, clean hosts), reaches them
 with that inventory's settings at the served ports, and for each connection
 runs enable, crashes the image on every host, harvests, then cleans up.
 lab/callback_plugins/lab_round_trips.py reads the endpoint's counters
@@ -48,8 +48,8 @@ def serve(env, hosts, counters):
 
 
 def served_inventory(path, ports):
-    """lab/inventory-winrm.yml's settings for the served hosts, each at its port."""
-    with open(REPO / "lab" / "inventory-winrm.yml", encoding="utf-8") as f:
+    """lab/inventory.yml's settings for the served hosts, each at its port."""
+    with open(REPO / "lab" / "inventory.yml", encoding="utf-8") as f:
         inventory = yaml.safe_load(f)
     inventory["windows"]["hosts"] = {h: {"ansible_host": "127.0.0.1", "ansible_port": p} for h, p in ports.items()}
     variables = inventory["windows"]["vars"]
@@ -92,7 +92,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exe", default="netsh.exe")
     args = parser.parse_args()
-    with open(REPO / "lab" / "inventory-winrm.yml", encoding="utf-8") as f:
+    with open(REPO / "lab" / "inventory.yml", encoding="utf-8") as f:
         hosts = list(yaml.safe_load(f)["windows"]["hosts"])
     with tempfile.TemporaryDirectory(prefix="wire-bench-") as tmp:
         tmp = Path(tmp)

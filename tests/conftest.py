@@ -38,9 +38,15 @@ if str(COLLECTIONS) not in _paths:
 
 # -- Running the collection through real ansible-playbook on seeded lab hosts --
 
-# CRASHDUMP_LAB_CONNECTION=winrm or psrp: Lab.inventory() serves its hosts
-# with `labctl serve` and reaches them with ansible.builtin.winrm or
-# ansible.builtin.psrp instead of the lab's private connection plugin.
+# By default Lab.inventory() reaches its hosts through the lab's private
+# connection plugin (lab/connection_plugins, named by ./ansible.cfg): the same
+# agent batches against the same model, without the HTTP, NTLM and message
+# encryption of each request and the NTLM handshake of each connection, which
+# is what lets the suite's hundreds of playbook runs fit its time budget. The
+# wire has tests of its own (test_roles_on_the_wire.py, test_wire_*.py, the
+# endpoint tests); CRASHDUMP_LAB_CONNECTION=winrm or psrp runs every lab test
+# that way: Lab.inventory() then serves its hosts with `labctl serve` and
+# reaches them with ansible.builtin.winrm or ansible.builtin.psrp.
 LAB_CONNECTION = os.environ.get("CRASHDUMP_LAB_CONNECTION", "crashdump_lab")
 WINRM_USER, WINRM_PASSWORD = "Administrator", "CrashLab-2026!"  # the lab hosts' default account
 

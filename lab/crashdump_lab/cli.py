@@ -42,13 +42,13 @@ EPILOG = """\
 Every command prints JSON. The state directory (one HOST.json per host) is
 --state-dir, else $CRASHDUMP_LAB_STATE_DIR, else lab/state in this checkout.
 
-The lab hosts in ansible-playbook: this checkout's ansible.cfg names the
-lab's inventory (lab/inventory.yml) and connection plugin (crashdump_lab in
-lab/connection_plugins). From anywhere else, as with the collection installed
-and its playbooks run by FQCN, name both:
+The lab hosts in ansible-playbook: `labctl serve` makes them WinRM endpoints
+on loopback, and lab/inventory.yml (which this checkout's ansible.cfg names)
+reaches them with ansible.builtin.winrm (-e ansible_connection=psrp: with
+ansible.builtin.psrp). From anywhere else, as with the collection installed
+and its playbooks run by FQCN, name the inventory, with labctl serve running:
 
-  ANSIBLE_CONNECTION_PLUGINS=CHECKOUT/lab/connection_plugins \\
-    ansible-playbook -i CHECKOUT/lab/inventory.yml crashdump.windows.enable_crash_dumps -e exe=netsh.exe
+  ansible-playbook -i CHECKOUT/lab/inventory.yml crashdump.windows.enable_crash_dumps -e exe=netsh.exe
 
 labctl show HOST --section NAME: NAME is one of
 """ + textwrap.fill(", ".join(SECTIONS), initial_indent="  ", subsequent_indent="  ") + "\n\n" + SEED_FORMAT

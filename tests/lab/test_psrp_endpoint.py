@@ -156,16 +156,16 @@ def test_wrong_password_is_unreachable_and_changes_nothing(lab):
 
 
 def test_the_shipped_served_inventory_works_with_psrp(lab):
-    # lab/inventory-winrm.yml as shipped, with -e ansible_connection=psrp: only
+    # lab/inventory.yml as shipped, with -e ansible_connection=psrp: only
     # the address moves, to a loopback range of its own (the default ports stay).
-    shipped = yaml.safe_load((REPO / "lab" / "inventory-winrm.yml").read_text())["windows"]
+    shipped = yaml.safe_load((REPO / "lab" / "inventory.yml").read_text())["windows"]
     host = next(iter(shipped["hosts"]))
     lab.host(host)
     lab.serve(host, options=("--bind", "127.0.14.1"))
     moved = lab.root / "address.yml"
     moved.write_text(yaml.safe_dump({"windows": {"hosts": {host: {"ansible_host": "127.0.14.1"}}}}))
     proc = lab.playbook(ENABLE, "-e", "exe=netsh.exe", "-e", "ansible_connection=psrp", "--limit", host,
-                        "-i", str(moved), inventory=REPO / "lab" / "inventory-winrm.yml")
+                        "-i", str(moved), inventory=REPO / "lab" / "inventory.yml")
     assert changed_count(proc) == 1
     assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry(host)
 

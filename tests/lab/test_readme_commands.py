@@ -20,6 +20,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from crashdump_lab.wsman.serve import inventory_hosts  # lab/ is on sys.path (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 README_SKIP = "<!-- README test: needs a real Windows host -->"
@@ -74,7 +76,7 @@ def own_terminal(command: str, cwd: Path, home: Path, state: Path) -> subprocess
     """A foreground server, started in a session of its own, once it has printed its ready line per host."""
     proc = subprocess.Popen([*_env(home, state), "bash", "-c", "exec " + command], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-    hosts = (cwd / "lab" / "inventory.yml").read_text(encoding="utf-8").count("lab-win")
+    hosts = len(inventory_hosts(str(cwd / "lab" / "inventory.yml")))
     ready = [json.loads(proc.stdout.readline() or "null") for _host in range(hosts)]
     assert all(isinstance(r, dict) and "host" in r for r in ready), f"{command} did not get ready: {ready}"
     return proc

@@ -216,7 +216,7 @@ def test_the_winrm_inventory_matches_the_addresses_serve_gives():
     from crashdump_lab.wsman.serve import inventory_hosts  # lab/ is on sys.path (tests/conftest.py)
 
     hosts = inventory_hosts()
-    winrm_hosts = yaml.safe_load((REPO / "lab" / "inventory-winrm.yml").read_text())["windows"]["hosts"]
+    winrm_hosts = yaml.safe_load((REPO / "lab" / "inventory.yml").read_text())["windows"]["hosts"]
     assert list(winrm_hosts) == hosts
     assert [v["ansible_host"] for v in winrm_hosts.values()] == ["127.0.0.%d" % (i + 1) for i in range(len(hosts))]
 

@@ -26,7 +26,7 @@ ansible.builtin.psrp (ansible_psrp_auth negotiate or ntlm; the PowerShell
 remoting resource Microsoft.PowerShell): HTTP with message encryption (what
 pywinrm and pypsrp do over HTTP) and HTTPS with a certificate the lab makes
 (STATE_DIR/wsman-https.pem; trust it with ansible_winrm_ca_trust_path or
-ansible_psrp_ca_cert, or turn validation off). lab/inventory-winrm.yml
+ansible_psrp_ca_cert, or turn validation off). lab/inventory.yml
 reaches them; add -e ansible_connection=psrp for psrp.
 
 Like real hosts, each host has its own loopback address, in the order given:
