@@ -105,7 +105,8 @@ class LocalDumpsPlan(Plan):
                 desired[name] = _dword(self.args[arg])
         changesets = []
         for view in views:
-            if exe is not None and self.args["limit_to_image"] and not snap.exists(_wer.LOCAL_DUMPS, view):
+            guarded = exe is not None and self.args["limit_to_image"] and not snap.exists(_wer.LOCAL_DUMPS, view)
+            if guarded:
                 cs = ChangeSet(snap, guard, _wer.SOFTWARE)
                 cs.set_value(_wer.LOCAL_DUMPS, view, "DumpCount", _dword(0))
                 changesets.append(cs)
@@ -119,10 +120,23 @@ class LocalDumpsPlan(Plan):
                                  "host")
             cs = ChangeSet(snap, record, _wer.SOFTWARE)
             cs.ensure_key(key, view)
-            for name, value in desired.items():
+            for name, value in dict(desired, **self._own_count(snap, view, guarded)).items():
                 cs.set_value(key, view, name, value)
             changesets.append(cs)
         return changesets
+
+    def _own_count(self, snap, view, guarded):
+        """{"DumpCount": 10} when the image key, given no dump_count, would take a global DumpCount of 0
+        (the guard just planned, or one already there) and no dump of the image would appear; else {}."""
+        exe, key = self.args["exe"], self.key
+        if exe is None or self.args["dump_count"] is not None:
+            return {}
+        if snap.exists(key, view) and snap.value(key, view, "DumpCount") is not None:
+            return {}
+        current = snap.value(_wer.LOCAL_DUMPS, view, "DumpCount") if snap.exists(_wer.LOCAL_DUMPS, view) else None
+        if not guarded and not (current is not None and current["type"] == "REG_DWORD" and current["data"] == 0):
+            return {}
+        return {"DumpCount": _dword(_wer.DEFAULTS["DumpCount"])}
 
     def _plan_folder(self, stats, record):
         """(dir_ensure ops, the folder result): what would be created with which ACL, or how the folder is."""

@@ -319,3 +319,24 @@ def test_missing_drive_fails_before_any_change(lab):
     proc = lab.play(ENABLE.format(exe="netsh.exe").replace("C:\\WER", "Q:\\WER"), check=False)
     assert only(proc.results)["msg"] == "dump_folder Q:\\WER: the drive Q:\\ does not exist on the host"
     assert lab.state("win")["registry"] == start["registry"]
+
+
+def test_left_out_dump_count_under_a_global_zero_still_gives_the_image_its_dumps(lab):
+    # Without a DumpCount of its own the image would take the global DumpCount=0 (the guard, or one already
+    # there) and WER would write no dump of it: the image key gets WER's default of 10.
+    lab.host("clean")
+    lab.host("zero", {"registry": {LD: {"values": {"DumpCount": {"type": "REG_DWORD", "data": 0}}}}})
+    lab.host("own", {"registry": {LD: {"values": {"DumpCount": {"type": "REG_DWORD", "data": 0}}},
+                                  LD + "\\netsh.exe": {"values": {"DumpCount": {"type": "REG_DWORD", "data": 3}}}}})
+    task = "- crashdump.windows.local_dumps: {exe: netsh.exe, dump_type: full}"
+    lab.play(task)
+    for host, wanted in (("clean", 10), ("zero", 10), ("own", 3)):
+        values = key(lab.registry(host), LD + "\\netsh.exe")["values"]
+        assert values["DumpCount"] == {"type": "REG_DWORD", "data": wanted}, host
+        crash = json.loads(lab.labctl("crash", host, "netsh.exe"))
+        assert crash["dump"] is not None, (host, crash)
+    assert not any(r["changed"] for _h, r in lab.play(task).results)
+    lab.play(DISABLE.format(exe="netsh.exe"))
+    assert key(lab.registry("clean"), LD + "\\netsh.exe") is None
+    assert key(lab.registry("zero"), LD + "\\netsh.exe") is None
+    assert key(lab.registry("own"), LD + "\\netsh.exe")["values"]["DumpCount"]["data"] == 3
