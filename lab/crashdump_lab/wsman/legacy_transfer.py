@@ -65,6 +65,11 @@ PSRP_FETCH_READ = "8212457183decac74cda990067e5654edb2254986feb5096d7ee534469c7e
 PSRP_FETCH_CLOSE = "$fs.Close()"  # the last fetch_file pipeline, short enough to compare as it is
 
 NULL_METHOD = "You cannot call a method on a null-valued expression."
+# (ErrorCategory, reason, fully qualified error id) of the terminating errors' records.
+NULL_RECORD = ("InvalidOperation", "RuntimeException", "InvokeMethodOnNull")
+WRITE_ERROR_RECORD = ("NotSpecified", "WriteErrorException", "Microsoft.PowerShell.Commands.WriteErrorException")
+IO_RECORD = ("NotSpecified", "MethodInvocationException", "IOException")
+CLOSED_RECORD = ("NotSpecified", "MethodInvocationException", "ObjectDisposedException")
 
 
 def unescape(literal):
@@ -158,7 +163,7 @@ def _put(pipelines, path, lines):
     try:
         sha1 = pipelines.runner.put(path, lines)
     except transport.TransferError as e:
-        return pipelines.outcome(failure=str(e))
+        return pipelines.outcome(failure=str(e), record=IO_RECORD)
     return pipelines.outcome(['{"sha1":"%s"}' % sha1])
 
 
@@ -173,11 +178,11 @@ def _open(pipelines, path, global_scope, variables):
     try:
         kind = pipelines.transport.probe(path)
     except transport.TransferError as e:  # New-Object failing: a file its writer shares with nobody
-        return outcome(failure=str(e))
+        return outcome(failure=str(e), record=IO_RECORD)
     if kind == "directory":
         return outcome(["[DIR]"])
     if kind is None:
-        return outcome(failure="%s does not exist" % path)
+        return outcome(failure="%s does not exist" % path, record=WRITE_ERROR_RECORD)
     if global_scope:
         variables["fs"] = Stream(path)
     return outcome()
@@ -188,15 +193,16 @@ def _read(pipelines, offset, size, variables):
     outcome = pipelines.outcome
     stream = variables.get("fs")
     if stream is None:
-        return outcome(failure=NULL_METHOD)
+        return outcome(failure=NULL_METHOD, record=NULL_RECORD)
     if stream.closed:
-        return outcome(failure='Exception calling "Seek" with "2" argument(s): "Cannot access a closed file."')
+        return outcome(failure='Exception calling "Seek" with "2" argument(s): "Cannot access a closed file."',
+                       record=CLOSED_RECORD)
     try:
         chunk = pipelines.transport.fetch_chunk(stream.path, offset, size)
     except transport.TransferError as e:
-        return outcome(failure=str(e))
+        return outcome(failure=str(e), record=IO_RECORD)
     if chunk is None:
-        return outcome(failure="fetch_file %s: a folder now" % stream.path)
+        return outcome(failure="fetch_file %s: a folder now" % stream.path, record=IO_RECORD)
     return outcome([base64.b64encode(chunk).decode("ascii")] if chunk else [])
 
 
@@ -206,7 +212,7 @@ def _close(pipelines, variables):
     stream = variables.get("fs")
     if stream is None:
         if variables.get("stop"):
-            return pipelines.outcome(failure=NULL_METHOD)
+            return pipelines.outcome(failure=NULL_METHOD, record=NULL_RECORD)
         return pipelines.outcome(errors=[NULL_METHOD])
     stream.closed = True
     return pipelines.outcome()

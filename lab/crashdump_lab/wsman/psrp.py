@@ -159,10 +159,12 @@ class PowerShellResource(ShellResource):
             server.complete()
         else:
             # A terminating error: the pipeline fails with it ([MS-PSRP] 2.2.2.21 PIPELINE_STATE).
+            category, reason, error_id = outcome.record or ("NotImplemented", "NotSupportedException",
+                                                            "CrashdumpLab.CannotRun")
             record = ErrorRecord(Exception=NETException(Message=outcome.failure),
-                                 CategoryInfo=ErrorCategoryInfo(Category=ErrorCategory.NotImplemented,
-                                                                Reason="NotSupportedException"),
-                                 FullyQualifiedErrorId="CrashdumpLab.CannotRun")
+                                 CategoryInfo=ErrorCategoryInfo(Category=getattr(ErrorCategory, category),
+                                                                Reason=reason),
+                                 FullyQualifiedErrorId=error_id)
             server.prepare_message(PipelineState(PipelineState=int(PSInvocationState.Failed),
                                                  ExceptionAsErrorRecord=record))
             server.state = PSInvocationState.Failed

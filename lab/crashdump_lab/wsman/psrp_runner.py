@@ -45,13 +45,16 @@ PSRP_TRANSFER = ("psrp_put_file.ps1", "psrp_fetch_file.ps1")
 class Outcome:
     """What a pipeline produced: output strings, error record messages, the
     code given to SetShouldExit (None: no ``exit``), and the message of a
-    terminating error that failed the pipeline (None: it completed)."""
+    terminating error that failed the pipeline (None: it completed) with its
+    record's (ErrorCategory name, reason, fully qualified error id); None:
+    the lab's refusal."""
 
-    def __init__(self, outputs=(), errors=(), exit_code=None, failure=None):
+    def __init__(self, outputs=(), errors=(), exit_code=None, failure=None, record=None):
         self.outputs = list(outputs)
         self.errors = list(errors)
         self.exit_code = exit_code
         self.failure = failure
+        self.record = record
 
 
 def cannot_run(why):
