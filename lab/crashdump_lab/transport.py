@@ -184,6 +184,25 @@ class Transport:
                 return True
             offset += len(chunk)
 
+    def probe(self, path):
+        """What opening ``path`` for a fetch finds: "file", "directory" or
+        None (nothing there, or no valid path); TransferError when the file
+        cannot be opened for reading. Counts no round trip: nothing is read."""
+        failure = None
+        with state.open_host(self.state_dir, self.host) as lab:
+            try:
+                entry = lab.files.entry(_host_path(lab, path))
+            except errors.WinError:
+                entry = None
+            if entry is not None and entry["type"] != "directory":
+                try:
+                    lab.files.read_file(_host_path(lab, path), 0, 0)
+                except errors.WinError as e:  # its writer shares nothing
+                    failure = TransferError("fetch_file %s: %s" % (path, e.message))
+        if failure is not None:
+            raise failure
+        return None if entry is None else "directory" if entry["type"] == "directory" else "file"
+
     def fetch_chunk(self, path, offset, size=FETCH_CHUNK):
         """One fetch round trip: up to ``size`` bytes at ``offset``, or None for a folder."""
         failure = None

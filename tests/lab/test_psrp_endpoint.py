@@ -31,7 +31,8 @@ def psrp_connection(served, host, password=WINRM_PASSWORD, https=False):
 
     conn = connection_loader.get("psrp", PlayContext(), None)
     options = {"ansible_host": "127.0.0.1", "ansible_port": served.ports[host], "ansible_user": WINRM_USER,
-               "ansible_password": password, "ansible_psrp_auth": "ntlm", "ansible_psrp_protocol": "http"}
+               "ansible_password": password, "ansible_psrp_auth": "ntlm", "ansible_psrp_protocol": "http",
+               "_extras": {}}  # as a play gives them (ansible-core 2.16 requires the option)
     if https:
         # psrp's default auth (negotiate), bound to the lab's certificate (channel binding).
         options.update(ansible_port=served.https_ports[host], ansible_psrp_protocol="https",

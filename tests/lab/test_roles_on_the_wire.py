@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.release import __version__ as ansible_version
 
 from tests.conftest import Lab, changed_count
 
@@ -53,26 +52,24 @@ def states(lab):
     return {h: canonical(lab.state(h)) for h in lab.hosts}
 
 
-def journey(lab, connection, dest=None):
-    """enable twice, then (given ``dest``) crash and harvest, then cleanup twice; the host states after each step."""
+def journey(lab, connection, dest):
+    """enable twice, crash and harvest into ``dest``, cleanup twice; the host states after each step."""
     inventory = lab.inventory(connection=connection)
     seen = {"start": states(lab)}
     lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory)
     seen["enabled"] = states(lab)
     assert changed_count(lab.playbook(ENABLE, "-e", "exe=netsh.exe", inventory=inventory)) == 0
-    cleanup = {"exe": "netsh.exe"}
-    if dest is not None:
-        for host in lab.hosts:
-            lab.labctl("crash", host, "netsh.exe", "--pid", "4660")
-        lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest, inventory=inventory)
-        cleanup.update(remove_dumps=True, harvest_dest=str(dest))
+    for host in lab.hosts:
+        lab.labctl("crash", host, "netsh.exe", "--pid", "4660")
+    lab.playbook(HARVEST, "-e", "exe=netsh.exe", "-e", "harvest_dest=%s" % dest, inventory=inventory)
+    cleanup = {"exe": "netsh.exe", "remove_dumps": True, "harvest_dest": str(dest)}
     lab.playbook(CLEANUP, extra_vars=cleanup, inventory=inventory)
     seen["cleaned"] = states(lab)
     assert changed_count(lab.playbook(CLEANUP, extra_vars=cleanup, inventory=inventory)) == 0
     return seen
 
 
-def private_journey(tmp_path, dest=None):
+def private_journey(tmp_path, dest):
     """The same on the same hosts, over the lab's private connection plugin."""
     (tmp_path / "private").mkdir()
     private = Lab(tmp_path / "private")
@@ -80,19 +77,14 @@ def private_journey(tmp_path, dest=None):
     return journey(private, "crashdump_lab", dest)
 
 
-# The lab models the file transfer scripts of ansible-core 2.19's winrm and psrp connections (wsman/runner.py);
-# 2.16 sends scripts of its own, which it refuses: there the journey leaves harvest out.
-HARVESTS = tuple(map(int, ansible_version.split(".")[:2])) >= (2, 19)
-
-
 @pytest.mark.parametrize("connection", CONNECTIONS)
 def test_the_playbooks_over_the_wire_end_as_over_the_lab_plugin(lab, tmp_path, connection):
     hosts(lab)
-    wire_dest, private_dest = (tmp_path / "wire-dumps", tmp_path / "private-dumps") if HARVESTS else (None, None)
+    wire_dest, private_dest = tmp_path / "wire-dumps", tmp_path / "private-dumps"
     wire = journey(lab, connection, wire_dest)
     assert wire["enabled"] != wire["start"] and wire["cleaned"] == wire["start"]
     assert timeless(private_journey(tmp_path, private_dest)) == timeless(wire)
-    for host in lab.hosts if HARVESTS else ():  # the harvested copies are the same files
+    for host in lab.hosts:  # the harvested copies are the same files
         names = sorted(p.name for p in (wire_dest / host).iterdir())
         assert names == sorted(p.name for p in (private_dest / host).iterdir()) and names
 

@@ -14,6 +14,8 @@ One concept per module:
                  goes to the lab's agent model, ansible-core's file transfer
                  scripts to its file model, anything else is refused.
 * ``psrp_runner`` -- the same for a PSRP pipeline's script and input objects.
+* ``legacy_transfer`` -- ansible-core 2.16's own put_file and fetch_file scripts
+                 (winrm and psrp), recognised by digest, run against the file model.
 * ``counters`` -- what crossed the wire per host: requests, bytes, commands by kind.
 * ``server``  -- the HTTP listener of one host, dispatching by resource URI, and serving many.
 """

@@ -4,8 +4,10 @@ after TLS for HTTPS) and commands by kind, counted by the endpoint itself.
 
 Command kinds, as runner.py and psrp_runner.py recognise them: ``agent`` (the
 collection's bootstrap with a batch), ``put_file`` and ``fetch_file``
-(ansible-core's own transfer scripts), ``refused`` (anything else). A WinRS
-Command and a PSRP pipeline each count once, when they run.
+(ansible-core's own transfer scripts, 2.19's and 2.16's), ``refused``
+(anything else). A WinRS Command and a PSRP pipeline each count once, when
+they run: ansible-core 2.16's psrp fetch_file is several fetch_file
+pipelines (the stream opened, one per chunk, the stream closed).
 
 With a file, every change is written to it (JSON, replaced atomically)
 before the response that ends the request leaves, so whoever has a reply

@@ -86,6 +86,7 @@ class Pool(Shell):
         self.id = shell_id.upper()
         self.pool = psrpcore.ServerRunspacePool()
         self.outbox = {}  # pipeline id (None: the pool) -> PSRP payloads not yet received
+        self.variables = {}  # what pipelines leave in the pool's global scope (legacy_transfer.py: $fs)
         self.changed = threading.Condition()
 
 
@@ -126,11 +127,11 @@ class PowerShellResource(ShellResource):
             if isinstance(event, psrpcore.CreatePipelineEvent) and pipe is not None:
                 pipe.commands = event.pipeline.commands
                 if event.pipeline.no_input:
-                    self._run(pipe)
+                    self._run_pipeline(pool, pipe)
             elif isinstance(event, psrpcore.PipelineInputEvent) and pipe is not None:
                 pipe.inputs.append(event.data)
             elif isinstance(event, psrpcore.EndOfPipelineInputEvent) and pipe is not None:
-                self._run(pipe)
+                self._run_pipeline(pool, pipe)
             elif isinstance(event, (psrpcore.SetMaxRunspacesEvent, psrpcore.SetMinRunspacesEvent,
                                     psrpcore.ResetRunspaceStateEvent)):
                 pool.pool.runspace_availability_response(event.ci, True)
@@ -138,12 +139,12 @@ class PowerShellResource(ShellResource):
                 pool.pool.runspace_availability_response(event.ci, pool.pool.max_runspaces)
         pool.changed.notify_all()
 
-    def _run(self, pipe):
+    def _run_pipeline(self, pool, pipe):
         """Run the pipeline with its whole input and queue what it produced."""
         if pipe.finished or pipe.commands is None:
             return
         try:
-            outcome = self.runner.run(pipe.commands, pipe.inputs)
+            outcome = self.runner.run(pipe.commands, pipe.inputs, pool.variables)
         except WireFault as armed:
             outcome, pipe.fault = armed.result, armed.effect
         server = pipe.server
@@ -158,10 +159,12 @@ class PowerShellResource(ShellResource):
             server.complete()
         else:
             # A terminating error: the pipeline fails with it ([MS-PSRP] 2.2.2.21 PIPELINE_STATE).
+            category, reason, error_id = outcome.record or ("NotImplemented", "NotSupportedException",
+                                                            "CrashdumpLab.CannotRun")
             record = ErrorRecord(Exception=NETException(Message=outcome.failure),
-                                 CategoryInfo=ErrorCategoryInfo(Category=ErrorCategory.NotImplemented,
-                                                                Reason="NotSupportedException"),
-                                 FullyQualifiedErrorId="CrashdumpLab.CannotRun")
+                                 CategoryInfo=ErrorCategoryInfo(Category=getattr(ErrorCategory, category),
+                                                                Reason=reason),
+                                 FullyQualifiedErrorId=error_id)
             server.prepare_message(PipelineState(PipelineState=int(PSInvocationState.Failed),
                                                  ExceptionAsErrorRecord=record))
             server.state = PSInvocationState.Failed

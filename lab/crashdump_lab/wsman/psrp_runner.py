@@ -3,7 +3,7 @@ lab never runs PowerShell.
 
 ansible.builtin.psrp (ansible-core 2.19, plugins/connection/psrp.py) does not
 start powershell.exe: it runs scripts in the runspace, each line of standard
-input one pipeline input object. Three kinds of pipeline are known, by the
+input one pipeline input object. Four kinds of pipeline are known, by the
 exact text of their one script:
 
 * the collection's bootstrap (exec_command decodes the shell plugin's
@@ -20,6 +20,11 @@ exact text of their one script:
   $ErrorActionPreference Stop and turns an error into a
   {"failed":true,"msg":"failure during exec_wrapper: ..."} output and
   SetShouldExit(1) (Write-AnsibleErrorJson);
+* ansible-core 2.16's put_file (its copy_script with the path as argument)
+  and fetch_file (a setup script opening ``$fs``, which stays in the
+  runspace pool, a read script per chunk, ``$fs.Close()``): recognised by
+  the SHA-256 of their text (legacy_transfer.py), handed to the lab's file
+  model, ``$fs`` kept in the pool's variables;
 * anything else fails as a terminating error "the lab cannot run this
   PowerShell", never a silent success.
 """
@@ -30,6 +35,7 @@ import base64
 import json
 
 from .. import transport
+from . import legacy_transfer
 from .runner import CANNOT_RUN, CannotRun, ansible_script, run_counted, transfer_action
 
 SEPARATOR = "\0\0\0\0"  # the input line between bootstrap_wrapper.ps1's sections
@@ -39,13 +45,16 @@ PSRP_TRANSFER = ("psrp_put_file.ps1", "psrp_fetch_file.ps1")
 class Outcome:
     """What a pipeline produced: output strings, error record messages, the
     code given to SetShouldExit (None: no ``exit``), and the message of a
-    terminating error that failed the pipeline (None: it completed)."""
+    terminating error that failed the pipeline (None: it completed) with its
+    record's (ErrorCategory name, reason, fully qualified error id); None:
+    the lab's refusal."""
 
-    def __init__(self, outputs=(), errors=(), exit_code=None, failure=None):
+    def __init__(self, outputs=(), errors=(), exit_code=None, failure=None, record=None):
         self.outputs = list(outputs)
         self.errors = list(errors)
         self.exit_code = exit_code
         self.failure = failure
+        self.record = record
 
 
 def cannot_run(why):
@@ -60,23 +69,30 @@ def _wrapper_failure(message):
 class PipelineRunner:
     """Runs pipelines for one lab host, with the WinRS runner's transport."""
 
+    outcome = Outcome
+
     def __init__(self, runner):
         self.runner = runner
         self.transport = runner.transport
 
-    def run(self, commands, inputs):
-        """The Outcome of the psrpcore Commands ``commands`` fed ``inputs``.
+    def run(self, commands, inputs, variables=None):
+        """The Outcome of the psrpcore Commands ``commands`` fed ``inputs``
+        in a runspace pool whose modelled variables are the dict ``variables``.
         transport.ConnectionDropped passes through: an armed lab fault; so
         does runner.WireFault."""
-        return run_counted(self.runner.count, *self._plan(commands, inputs))
+        return run_counted(self.runner.count, *self._plan(commands, inputs, {} if variables is None else variables))
 
-    def _plan(self, commands, inputs):
+    def _plan(self, commands, inputs, variables):
         """(kind, function running the pipeline)."""
+        lines = [x if isinstance(x, str) else str(x) for x in inputs]
+        if len(commands) == 1 and commands[0].is_script:
+            legacy = legacy_transfer.psrp_plan(self, commands[0], lines, variables)
+            if legacy is not None:
+                return legacy
         if len(commands) != 1 or not commands[0].is_script or commands[0].parameters:
             return "refused", lambda: cannot_run("only one script without parameters is modelled, not: %.300s"
                                                  % "; ".join(c.command_text for c in commands))
         script = commands[0].command_text
-        lines = [x if isinstance(x, str) else str(x) for x in inputs]
         if script == ansible_script("bootstrap_wrapper.ps1"):
             return self._ansible_action(lines)
         if not transport.is_bootstrap(script):

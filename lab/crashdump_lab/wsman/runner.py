@@ -1,6 +1,6 @@
 """What a command started in a lab host's shell does: the lab never runs PowerShell.
 
-Three kinds of command are known, recognised by their exact text:
+Four kinds of command are known, recognised by their exact text:
 
 * the collection's bootstrap with the agent and a batch on standard input
   (ansible-core 2.16: the bootstrap's command line inside a script of its
@@ -10,6 +10,10 @@ Three kinds of command are known, recognised by their exact text:
   2.19): its bootstrap_wrapper.ps1 as -EncodedCommand, and on standard input
   the exec_wrapper manifest naming winrm_put_file.ps1 or winrm_fetch_file.ps1
   with their parameters; handed to the lab's file model;
+* ansible-core 2.16's own file transfer of the winrm connection: its inline
+  put_file and fetch_file scripts as -EncodedCommand, recognised by the
+  SHA-256 of their text with the parameter slots normalised
+  (legacy_transfer.py); handed to the lab's file model the same way;
 * anything else: exit code 1 and "the lab cannot run this PowerShell" on
   standard error, never a silent success.
 """
@@ -24,6 +28,7 @@ import json
 import pkgutil
 
 from .. import transport
+from . import legacy_transfer
 
 POWERSHELL_PREFIX = transport.COMMAND_PREFIX
 # The exec_wrapper input is sections separated by a line of four NUL characters.
@@ -136,6 +141,9 @@ class Runner:
         wrapper = ansible_script("bootstrap_wrapper.ps1")
         if wrapper is not None and script in _encoded_forms(wrapper):
             return self._ansible_action(stdin)
+        legacy = legacy_transfer.winrm_plan(self, script, stdin)
+        if legacy is not None:
+            return legacy
         # ansible-core 2.16's winrm connection runs every command line as a
         # PowerShell script of its own (exec_command encodes cmd again): that
         # powershell.exe starts the bootstrap's, which inherits its standard input.
@@ -158,8 +166,8 @@ class Runner:
             return "refused", lambda why=str(e): cannot_run(why)
         if name == "winrm_put_file.ps1":
             lines = (sections[2] if len(sections) > 2 else b"").split(b"\r\n")
-            return "put_file", lambda: self._put_file(params["Path"], lines)
-        return "fetch_file", lambda: self._fetch_file(params["Path"], int(params["BufferSize"]),
+            return "put_file", lambda: self.put_file(params["Path"], lines)
+        return "fetch_file", lambda: self.fetch_file(params["Path"], int(params["BufferSize"]),
                                                       int(params["Offset"]))
 
     def put(self, path, pieces):
@@ -172,16 +180,17 @@ class Runner:
         self.transport.put_file(data, path)
         return hashlib.sha1(data).hexdigest()  # noqa: S324 - the scripts' own checksum
 
-    def _put_file(self, path, data_lines):
-        """winrm_put_file.ps1: base64 lines in, the file written, its SHA-1 out."""
+    def put_file(self, path, data_lines):
+        """winrm_put_file.ps1 (and 2.16's put_file script): base64 lines in,
+        the file written, its SHA-1 out."""
         try:
             sha1 = self.put(path, data_lines)
         except transport.TransferError as e:
             return 1, b"", ("%s\r\n" % e).encode("utf-8")
         return 0, ('{"sha1":"%s"}\r\n' % sha1).encode("ascii"), b""
 
-    def _fetch_file(self, path, size, offset):
-        """winrm_fetch_file.ps1: one chunk as base64, ``[DIR]`` for a folder,
+    def fetch_file(self, path, size, offset):
+        """winrm_fetch_file.ps1 (and 2.16's fetch_file script): one chunk as base64, ``[DIR]`` for a folder,
         "<path> does not exist" and exit 1 otherwise."""
         try:
             chunk = self.transport.fetch_chunk(path, offset, size)
