@@ -9,8 +9,8 @@ w:TimedOut, which clients answer with another Receive ([MS-WSMV] 3.1.4.14).
 Output is split over Receive responses so each stays under the client's
 MaxEnvelopeSize ([MS-WSMV] 3.1.4.1.7).
 
-A wire fault armed for a command (faults.py ``receive:``) strikes the first
-Receive of its output, after the command ran: ``reset`` drops the
+A wire fault armed for a command (faults.py ``receive:``) strikes the Nth
+(by default the first) Receive of its output, after the command ran: ``reset`` drops the
 connection, ``timeout`` is the w:TimedOut fault (the output stays, for the
 client's next Receive), ``http500`` is the shell's host process gone
 (host_process_gone).
@@ -79,7 +79,7 @@ class Command:
         self.sent_input = False
         self.result = None          # (rc, stdout, stderr) once run
         self.positions = [0, 0]     # bytes of stdout, stderr already received
-        self.fault = None           # a wire fault's effect waiting for the first Receive
+        self.fault = None           # [effect, Receives until it strikes] of an armed wire fault
         self.changed = threading.Condition()
 
 
@@ -129,13 +129,16 @@ class ShellResource:
         return handler(request, shell)
 
     def _strike(self, request, shell):
-        """Raise the wire fault armed for the command this Receive asks about, once."""
+        """Raise the wire fault armed for the command this Receive asks about, once, at its Receive."""
         desired = request.body.find(q("rsp", "Receive") + "/" + q("rsp", "DesiredStream"))
         command = shell.commands.get(((desired is not None and desired.get("CommandId")) or "").upper())
-        effect = getattr(command, "fault", None)
-        if effect is None:
+        fault = getattr(command, "fault", None)
+        if fault is None:
             return
-        command.fault = None
+        fault[1] -= 1
+        if fault[1] > 0:
+            return
+        effect, command.fault = fault[0], None
         if effect == "reset":
             raise transport.ConnectionDropped("lab fault: connection reset during Receive")
         if effect == "timeout":
@@ -231,7 +234,7 @@ class ShellResource:
             try:
                 command.result = self.runner.run(command.command_line, b"".join(command.stdin))
             except WireFault as armed:
-                command.result, command.fault = armed.result, armed.effect
+                command.result, command.fault = armed.result, [armed.effect, armed.receive]
             command.changed.notify_all()
 
     def _receive(self, request, shell):
