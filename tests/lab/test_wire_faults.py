@@ -17,7 +17,7 @@ from tests.conftest import changed_count
 LOCAL_DUMPS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\Windows Error Reporting\\LocalDumps"
 ENABLE = "crashdump.windows.local_dumps: {exe: netsh.exe, dump_type: full}"
 # What the modules pass on from each connection: the reply lost (reset), the shell or runspace pool gone
-# (HTTP 500, ERROR_WSMAN_INVALID_SELECTORS).
+# (HTTP 500, ERROR_WSMAN_UNEXPECTED_SELECTORS).
 RESET = "ConnectionError: ('Connection aborted.'"
 CLEAR = {"winrm": {"reset": RESET, "http500": "'wsmanfault_code': 2150858843"},
          "psrp": {"reset": RESET, "http500": "WSManFaultError: Received a WSManFault message. (Code: 2150858843"}}

@@ -52,7 +52,7 @@ def timed_out():
 
 
 def shell_not_found(shell_id):
-    # ERROR_WSMAN_INVALID_SELECTORS as WinRS reports an unknown ShellId.
+    # ERROR_WSMAN_UNEXPECTED_SELECTORS (see host_process_gone) as WinRS reports an unknown ShellId.
     return Fault("s:Sender", "w:InvalidSelectors",
                  "The request for the Windows Remote Shell with ShellId %s failed because the shell was not "
                  "found on the server. Possible causes are: the specified ShellId is incorrect or the shell no "
@@ -62,10 +62,14 @@ def shell_not_found(shell_id):
 
 def host_process_gone():
     # When the process behind a shell (wsmprovhost.exe, or the winrshost.exe of
-    # a WinRS shell) has died, WinRM answers the shell's next request with
-    # ERROR_WSMAN_INVALID_SELECTORS (0x8033805B, winerror.h) as a SOAP fault in
-    # an HTTP 500, as pywinrm users see it after a process "dies a terrible
-    # death" (diyan/pywinrm issue 259).
+    # a WinRS shell) has died, WinRM answers the shell's next request with a
+    # SOAP fault in an HTTP 500 whose WSManFault Code is the Windows error
+    # ([MS-WSMV] 2.2.4.43, https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/2b6ab0b1-4d5c-4c13-9f28-0f04716e5fa4):
+    # ERROR_WSMAN_UNEXPECTED_SELECTORS, 2150858843 = 0x8033805B
+    # (https://microsoft.github.io/windows-docs-rs/doc/windows/Win32/System/RemoteManagement/constant.ERROR_WSMAN_UNEXPECTED_SELECTORS.html),
+    # whose winerror.h text is the reason below. That a dead host process
+    # gives it is not in Microsoft's pages: pywinrm users see it after a
+    # process "dies a terrible death" (diyan/pywinrm issue 259).
     return Fault("s:Sender", "w:InvalidSelectors",
                  "The WS-Management service cannot process the request because the request contained invalid "
                  "selectors for the resource.", 2150858843)
