@@ -7,7 +7,7 @@
                [--being-written]
   labctl start HOST IMAGE [--account A] [--service NAME] [--path P]
   labctl stats HOST [--reset]                the round-trip and byte counters
-  labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N, corrupt:N, receive:KIND:N:EFFECT
+  labctl fault HOST SPEC                     exec:N, exec:N:after, fetch:N, corrupt:N, receive:KIND:N:EFFECT[:R]
                                              or clear (see faults.py)
   labctl serve [HOST ...] [--port 5985]      WinRM endpoints in the foreground (labctl serve --help)
 
@@ -98,8 +98,9 @@ def _parser():
     s.add_argument("--reset", action="store_true", help="zero them after printing")
 
     s = sub.add_parser("fault", help="arm a connection fault (one-shot): exec:N, exec:N:after, fetch:N, corrupt:N, "
-                       "receive:KIND:N:EFFECT (KIND agent, fetch_file or put_file; EFFECT reset, http500 or timeout; "
-                       "at the labctl serve endpoint) or clear")
+                       "receive:KIND:N:EFFECT[:R] (KIND agent, fetch_file or put_file; EFFECT reset, http500 or "
+                       "timeout; at the Rth Receive of the command's output, default 1; at the labctl serve endpoint) "
+                       "or clear")
     s.add_argument("host")
     s.add_argument("spec")
 

@@ -9,14 +9,16 @@ Specs (counted from the moment they are armed):
                   (``fetch:0``: the next chunk already fails);
 ``corrupt:N``     the chunk after N more fetch chunks arrives with one
                   byte changed (``corrupt:0``: the next one);
-``receive:KIND:N:EFFECT``
+``receive:KIND:N:EFFECT[:R]``
                   at the WinRM endpoint (labctl serve): the Nth command of
                   KIND (agent, fetch_file or put_file: see
-                  wsman/counters.py) runs, then the first Receive of its
-                  output meets EFFECT: ``reset`` (the connection is reset),
-                  ``http500`` (the shell's host process is gone: HTTP 500
-                  with Windows' fault) or ``timeout`` (the operation times
-                  out, as when the output is late); see wsman/shell.py;
+                  wsman/counters.py) runs, then the Rth Receive of its
+                  output (default 1; a psrp pipeline streams a whole file
+                  over many Receives) meets EFFECT: ``reset`` (the
+                  connection is reset), ``http500`` (the shell's host
+                  process is gone: HTTP 500 with Windows' fault) or
+                  ``timeout`` (the operation times out, as when the output
+                  is late); see wsman/shell.py;
 ``clear``         disarm everything.
 """
 
@@ -25,18 +27,19 @@ from __future__ import annotations
 import re
 
 _SPEC = re.compile(r"(exec):(\d+)(?::(before|after))?|(fetch|corrupt):(\d+)"
-                   r"|receive:(agent|fetch_file|put_file):(\d+):(reset|http500|timeout)")
+                   r"|receive:(agent|fetch_file|put_file):(\d+):(reset|http500|timeout)(?::(\d+))?")
 
 
 def parse(spec):
     m = _SPEC.fullmatch(spec.strip())
     if not m:
-        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N, corrupt:N, receive:KIND:N:EFFECT or "
+        raise ValueError("fault spec must be exec:N, exec:N:after, fetch:N, corrupt:N, receive:KIND:N:EFFECT[:R] or "
                          "clear, not %r" % spec)
     if m.group(6):
-        if int(m.group(7)) < 1:
-            raise ValueError("receive:KIND:N counts commands from 1")
-        return {"on": "receive:" + m.group(6), "remaining": int(m.group(7)) - 1, "effect": m.group(8)}
+        if int(m.group(7)) < 1 or int(m.group(9) or 1) < 1:
+            raise ValueError("receive:KIND:N:EFFECT:R counts commands and Receives from 1")
+        return {"on": "receive:" + m.group(6), "remaining": int(m.group(7)) - 1, "effect": m.group(8),
+                "receive": int(m.group(9) or 1)}
     if m.group(1):
         if int(m.group(2)) < 1:
             raise ValueError("exec:N counts commands from 1")

@@ -13,7 +13,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleE
 from ansible_collections.crashdump.windows.plugins.plugin_utils import _dump_listing, _harvest, _job_folder, _winpath
 from ansible_collections.crashdump.windows.plugins.plugin_utils._agent import describe_error, execute_batch
 from ansible_collections.crashdump.windows.plugins.plugin_utils._base import ModuleFailure, WindowsAgentAction
-from ansible_collections.crashdump.windows.plugins.plugin_utils._connection_error import describe
+from ansible_collections.crashdump.windows.plugins.plugin_utils._connection_error import describe, fetch_file
 from ansible_collections.crashdump.windows.plugins.plugin_utils._image import image_problem, is_sensitive
 
 # Batches after the read batch: one to compress, one to clean up and remove.
@@ -237,7 +237,7 @@ class _Run:
             self.transfer_stats["fetches"] += 1
             self.transfer_stats["fetch_round_trips"] += _harvest.fetch_round_trips(d["wire"]["size"])
             try:
-                _harvest.receive(functools.partial(self.action._connection.fetch_file, d["wire"]["path"]), d, final)
+                _harvest.receive(functools.partial(fetch_file, self.action._connection, d["wire"]["path"]), d, final)
                 self.record(d, final)
             except _harvest.VerifyError as e:
                 d.update(status="failed", error="%s; the remote copy is kept" % e)

@@ -10,7 +10,7 @@ message drops the cause (winrm's fetch_file: 'failed to transfer file to
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 
 def describe(error):
@@ -35,3 +35,16 @@ def batch_interrupted(ops, error):
         "run the task again, it reads the host first and converges" % (
             len(ops), names, "" if isinstance(error, AnsibleConnectionFailure) else type(error).__name__ + ": ",
             describe(error)))
+
+
+def fetch_file(connection, remote, local):
+    """``connection.fetch_file``, with an error of its library (psrp lets pypsrp's and requests' through) as an
+    AnsibleError naming it; the controller's own OSError (a full disk) passes as it is."""
+    try:
+        connection.fetch_file(remote, local)
+    except AnsibleError:
+        raise
+    except Exception as e:  # pylint: disable=broad-exception-caught  # whatever the library raises
+        if isinstance(e, OSError) and e.errno is not None:
+            raise
+        raise AnsibleError("%s: %s" % (type(e).__name__, describe(e))) from e

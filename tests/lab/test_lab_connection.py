@@ -204,7 +204,11 @@ def test_fault_specs(state_dir):
         assert arm_fault(lab.state, "exec:3") == [{"on": "exec", "remaining": 2, "phase": "before"}]
         assert len(arm_fault(lab.state, "fetch:0")) == 2
         assert arm_fault(lab.state, "clear") == []
-        for bad in ("exec:0", "drop", "fetch:-1"):
+        assert arm_fault(lab.state, "receive:fetch_file:1:reset:3") == [
+            {"on": "receive:fetch_file", "remaining": 0, "effect": "reset", "receive": 3}]
+        assert arm_fault(lab.state, "receive:agent:2:timeout")[-1]["receive"] == 1
+        assert arm_fault(lab.state, "clear") == []
+        for bad in ("exec:0", "drop", "fetch:-1", "receive:agent:0:reset", "receive:agent:1:reset:0"):
             with pytest.raises(ValueError):
                 arm_fault(lab.state, bad)
 

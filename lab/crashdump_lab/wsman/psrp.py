@@ -73,7 +73,7 @@ class Pipe:
         self.commands = None  # psrpcore Commands, once CreatePipeline is complete
         self.inputs = []
         self.finished = False
-        self.fault = None  # a wire fault's effect waiting for the first Receive (shell.py)
+        self.fault = None  # [effect, Receives until it strikes] of an armed wire fault (shell.py)
 
 
 class Pool(Shell):
@@ -146,7 +146,7 @@ class PowerShellResource(ShellResource):
         try:
             outcome = self.runner.run(pipe.commands, pipe.inputs, pool.variables)
         except WireFault as armed:
-            outcome, pipe.fault = armed.result, armed.effect
+            outcome, pipe.fault = armed.result, [armed.effect, armed.receive]
         server = pipe.server
         server.start()
         for line in outcome.outputs:

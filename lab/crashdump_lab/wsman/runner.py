@@ -99,28 +99,30 @@ def transfer_action(bootstrap_json, manifest_json, allowed):
 
 class WireFault(Exception):
     """A command ran, and a fault armed for its reply (faults.py ``receive:``)
-    waits for its first Receive: ``effect`` and the command's ``result``."""
+    waits for the ``receive``th Receive of its output: ``effect`` and the
+    command's ``result``."""
 
-    def __init__(self, effect, result):
+    def __init__(self, effect, result, receive=1):
         super().__init__(effect)
         self.effect = effect
         self.result = result
+        self.receive = receive
 
 
 def run_counted(count, kind, execute):
     """``execute()``'s result, once ``count(kind)`` has counted it; raises
-    WireFault after running it when ``count`` answers with an armed effect."""
-    effect = count(kind)
+    WireFault after running it when ``count`` answers with an armed fault."""
+    fault = count(kind)
     result = execute()
-    if effect is not None:
-        raise WireFault(effect, result)
+    if fault is not None:
+        raise WireFault(fault["effect"], result, fault.get("receive", 1))
     return result
 
 
 class Runner:
     """Runs commands for one lab host; ``count(kind)`` is told the kind of
-    each (counters.KINDS) before it runs, and answers None or the effect of
-    a wire fault armed for its reply."""
+    each (counters.KINDS) before it runs, and answers None or the wire
+    fault (faults.py) armed for its reply."""
 
     def __init__(self, state_dir, host, count=lambda kind: None):
         self.transport = transport.Transport(state_dir, host)

@@ -52,14 +52,14 @@ class HostEndpoint:
         self.resources = resources
 
     def _command_starts(self, kind):
-        """Count a command of ``kind``; the effect of a wire fault armed for its reply, or None."""
+        """Count a command of ``kind``; the wire fault armed for its reply, or None."""
         self.counters.add(self.host, command=kind)
         on = "receive:" + kind
         if not any(f.get("on") == on for f in state.load_state(self.state_dir, self.host).get("faults", [])):
             return None  # the usual case, without taking the host's lock
         with state.open_host(self.state_dir, self.host) as lab:
             fault = faults.fire(lab.state, on)
-        return None if fault is None else fault["effect"]
+        return fault
 
     def resource(self, uri):
         """The resource ``uri`` names."""

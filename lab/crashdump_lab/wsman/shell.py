@@ -9,8 +9,8 @@ w:TimedOut, which clients answer with another Receive ([MS-WSMV] 3.1.4.14).
 Output is split over Receive responses so each stays under the client's
 MaxEnvelopeSize ([MS-WSMV] 3.1.4.1.7).
 
-A wire fault armed for a command (faults.py ``receive:``) strikes the first
-Receive of its output, after the command ran: ``reset`` drops the
+A wire fault armed for a command (faults.py ``receive:``) strikes the Nth
+(by default the first) Receive of its output, after the command ran: ``reset`` drops the
 connection, ``timeout`` is the w:TimedOut fault (the output stays, for the
 client's next Receive), ``http500`` is the shell's host process gone
 (host_process_gone).
@@ -52,7 +52,7 @@ def timed_out():
 
 
 def shell_not_found(shell_id):
-    # ERROR_WSMAN_INVALID_SELECTORS as WinRS reports an unknown ShellId.
+    # ERROR_WSMAN_UNEXPECTED_SELECTORS (see host_process_gone) as WinRS reports an unknown ShellId.
     return Fault("s:Sender", "w:InvalidSelectors",
                  "The request for the Windows Remote Shell with ShellId %s failed because the shell was not "
                  "found on the server. Possible causes are: the specified ShellId is incorrect or the shell no "
@@ -62,10 +62,14 @@ def shell_not_found(shell_id):
 
 def host_process_gone():
     # When the process behind a shell (wsmprovhost.exe, or the winrshost.exe of
-    # a WinRS shell) has died, WinRM answers the shell's next request with
-    # ERROR_WSMAN_INVALID_SELECTORS (0x8033805B, winerror.h) as a SOAP fault in
-    # an HTTP 500, as pywinrm users see it after a process "dies a terrible
-    # death" (diyan/pywinrm issue 259).
+    # a WinRS shell) has died, WinRM answers the shell's next request with a
+    # SOAP fault in an HTTP 500 whose WSManFault Code is the Windows error
+    # ([MS-WSMV] 2.2.4.43, https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/2b6ab0b1-4d5c-4c13-9f28-0f04716e5fa4):
+    # ERROR_WSMAN_UNEXPECTED_SELECTORS, 2150858843 = 0x8033805B
+    # (https://microsoft.github.io/windows-docs-rs/doc/windows/Win32/System/RemoteManagement/constant.ERROR_WSMAN_UNEXPECTED_SELECTORS.html),
+    # whose winerror.h text is the reason below. That a dead host process
+    # gives it is not in Microsoft's pages: pywinrm users see it after a
+    # process "dies a terrible death" (diyan/pywinrm issue 259).
     return Fault("s:Sender", "w:InvalidSelectors",
                  "The WS-Management service cannot process the request because the request contained invalid "
                  "selectors for the resource.", 2150858843)
@@ -79,7 +83,7 @@ class Command:
         self.sent_input = False
         self.result = None          # (rc, stdout, stderr) once run
         self.positions = [0, 0]     # bytes of stdout, stderr already received
-        self.fault = None           # a wire fault's effect waiting for the first Receive
+        self.fault = None           # [effect, Receives until it strikes] of an armed wire fault
         self.changed = threading.Condition()
 
 
@@ -129,13 +133,16 @@ class ShellResource:
         return handler(request, shell)
 
     def _strike(self, request, shell):
-        """Raise the wire fault armed for the command this Receive asks about, once."""
+        """Raise the wire fault armed for the command this Receive asks about, once, at its Receive."""
         desired = request.body.find(q("rsp", "Receive") + "/" + q("rsp", "DesiredStream"))
         command = shell.commands.get(((desired is not None and desired.get("CommandId")) or "").upper())
-        effect = getattr(command, "fault", None)
-        if effect is None:
+        fault = getattr(command, "fault", None)
+        if fault is None:
             return
-        command.fault = None
+        fault[1] -= 1
+        if fault[1] > 0:
+            return
+        effect, command.fault = fault[0], None
         if effect == "reset":
             raise transport.ConnectionDropped("lab fault: connection reset during Receive")
         if effect == "timeout":
@@ -231,7 +238,7 @@ class ShellResource:
             try:
                 command.result = self.runner.run(command.command_line, b"".join(command.stdin))
             except WireFault as armed:
-                command.result, command.fault = armed.result, armed.effect
+                command.result, command.fault = armed.result, [armed.effect, armed.receive]
             command.changed.notify_all()
 
     def _receive(self, request, shell):
