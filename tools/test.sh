@@ -101,10 +101,18 @@ oldest_core() {
   fi
   "$venv/bin/python" -m pytest -n auto --junitxml="$OUT/junit-oldest-core.xml" tests/lab/test_local_dumps_module.py \
       tests/lab/test_gflags_module.py tests/lab/test_roles.py tests/lab/test_fetch_dumps_module.py \
-      tests/lab/test_fetch_dumps_playbook.py tests/lab/test_integration_targets.py tests/lab/test_roles_on_the_wire.py \
+      tests/lab/test_fetch_dumps_playbook.py tests/lab/test_integration_targets.py tests/lab/test_roles_on_the_wire.py tests/lab/test_legacy_transfer.py \
       tests/protocol
 }
 step "pytest on ansible-core 2.16" oldest_core
+# The roles' lab tests (round trips, summaries, check and diff mode, undo) over the wire too: served hosts
+# reached with ansible.builtin.winrm on the newest ansible-core and with ansible.builtin.psrp on the oldest.
+roles_on_the_wire() {
+  CRASHDUMP_LAB_CONNECTION=winrm pytest -n auto --junitxml="$OUT/junit-roles-winrm.xml" tests/lab/test_roles.py
+  CRASHDUMP_LAB_CONNECTION=psrp "$ROOT/.venv-oldest-core/bin/python" -m pytest -n auto \
+      --junitxml="$OUT/junit-roles-psrp-2.16.xml" tests/lab/test_roles.py
+}
+step "roles over winrm (2.19) and psrp (2.16)" roles_on_the_wire
 step "ansible-test sanity" sanity
 step "ansible-lint" ansible-lint
 step "galaxy build" pytest --junitxml="$OUT/junit-build.xml" tests/ecosystem/test_galaxy_build.py
