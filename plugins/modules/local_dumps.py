@@ -55,8 +55,8 @@ options:
     description:
       - C(DumpCount), the number of dump files kept in the folder; the oldest is replaced. 0 to 1000.
       - Left out for an image while the global C(DumpCount) is 0 (the guard O(limit_to_image) writes, or one
-        already there), the image key gets WER's default of 10: without a value of its own the image would take
-        the global 0, and no dump of it would appear.
+        already there), the image key gets WER's default of 10, because without a value of its own the image
+        would take the global 0 and no dump of it would appear.
     type: int
   dump_type:
     description:
