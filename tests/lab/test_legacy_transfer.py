@@ -135,9 +135,9 @@ def test_winrm_put_and_fetch_of_ansible_core_2_16(lab, tmp_path):
         conn.fetch_file(TEMP + "\\missing.bin", str(tmp_path / "missing"))
     conn.close()
     assert lab.state("win")["files"][remote]["size"] == len(data)
-    scripts = [legacy.normalise(decode_command(" ".join([cmd, *args[0]]))) for cmd, args, _ in sent]
-    assert [legacy.digest(text) for text, _ in scripts] == [legacy.WINRM_PUT] + [legacy.WINRM_FETCH] * 4
-    assert [slots.get("offset") for _, slots in scripts[1:]] == [0, 512 * 1024, 0, 0]
+    scripts = [legacy.normalise(decode_command(" ".join([cmd, *args[0]]))) for cmd, args, _stdin in sent]
+    assert [legacy.digest(text) for text, _slots in scripts] == [legacy.WINRM_PUT] + [legacy.WINRM_FETCH] * 4
+    assert [slots.get("offset") for _text, slots in scripts[1:]] == [0, 512 * 1024, 0, 0]
     assert scripts[0][1] == {"path": remote} and scripts[1][1]["path"] == remote
 
 
@@ -162,7 +162,8 @@ def test_psrp_put_and_fetch_of_ansible_core_2_16(lab, tmp_path):
     with pytest.raises(AnsibleError, match="failed to setup file stream.*missing.bin does not exist"):
         conn.fetch_file(TEMP + "\\missing.bin", str(tmp_path / "missing"))
     conn.close()
-    digests = [legacy.digest(script) if script != legacy.PSRP_FETCH_CLOSE else "close" for script, _, _ in sent]
+    digests = [legacy.digest(script) if script != legacy.PSRP_FETCH_CLOSE else "close"
+               for script, _args, _kwargs in sent]
     reads = digests.count(legacy.PSRP_FETCH_READ) - 1  # of the file; one more of the folder
     assert reads >= 2 and digests == [legacy.PSRP_PUT, legacy.PSRP_FETCH_OPEN] + [legacy.PSRP_FETCH_READ] * reads \
         + ["close", legacy.PSRP_FETCH_OPEN, legacy.PSRP_FETCH_READ, legacy.PSRP_FETCH_OPEN]
@@ -185,13 +186,13 @@ def test_changed_scripts_of_ansible_core_2_16_are_refused(lab, tmp_path):
         conn.close()
     kinds = []
     runner, pipelines = runners(lab, kinds)
-    for cmd, args, _ in winrm_sent[:2]:  # put_file, fetch_file
+    for cmd, args, _stdin in winrm_sent[:2]:  # put_file, fetch_file
         script = decode_command(" ".join([cmd, *args[0]]))
         assert runner.run(encoded(script), b"")[0] in (0, 1)  # recognised as sent
         rc, out, err = runner.run(encoded(script.replace("Exit 1", "Exit 0").replace("Close()", "Close( )")),
                                   base64.b64encode(b"x") + b"\r\n")
         assert (rc, out) == (1, b"") and CANNOT_RUN.encode() in err
-    for script, _, kwargs in psrp_sent[:3]:  # put_file, the setup and the read of fetch_file
+    for script, _args, kwargs in psrp_sent[:3]:  # put_file, the setup and the read of fetch_file
         changed = script.replace("$ErrorActionPreference = \"Stop\"", "$ErrorActionPreference = \"Continue\"")
         assert changed != script
         args = kwargs.get("arguments") or [TEMP + "\\small.txt"]
