@@ -106,13 +106,17 @@ oldest_core() {
 }
 step "pytest on ansible-core 2.16" oldest_core
 # The roles' lab tests (round trips, summaries, check and diff mode, undo) over the wire too: served hosts
-# reached with ansible.builtin.winrm on the newest ansible-core and with ansible.builtin.psrp on the oldest.
+# reached with ansible.builtin.winrm and ansible.builtin.psrp, on the newest and the oldest ansible-core.
 roles_on_the_wire() {
-  CRASHDUMP_LAB_CONNECTION=winrm pytest -n auto --junitxml="$OUT/junit-roles-winrm.xml" tests/lab/test_roles.py
-  CRASHDUMP_LAB_CONNECTION=psrp "$ROOT/.venv-oldest-core/bin/python" -m pytest -n auto \
-      --junitxml="$OUT/junit-roles-psrp-2.16.xml" tests/lab/test_roles.py
+  local connection venv
+  for connection in winrm psrp; do
+    for venv in .venv .venv-oldest-core; do
+      CRASHDUMP_LAB_CONNECTION=$connection "$ROOT/$venv/bin/python" -m pytest -n auto \
+          --junitxml="$OUT/junit-roles-$connection$venv.xml" tests/lab/test_roles.py
+    done
+  done
 }
-step "roles over winrm (2.19) and psrp (2.16)" roles_on_the_wire
+step "roles over winrm and psrp, on 2.19 and 2.16" roles_on_the_wire
 step "ansible-test sanity" sanity
 step "ansible-lint" ansible-lint
 step "galaxy build" pytest --junitxml="$OUT/junit-build.xml" tests/ecosystem/test_galaxy_build.py
