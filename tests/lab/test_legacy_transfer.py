@@ -115,20 +115,26 @@ def capture(conn, method, sent):
     setattr(conn, method, recording)
 
 
+def put_and_fetch_back(conn, method, size, remote, tmp_path):
+    """Put ``size`` random bytes at ``remote`` and fetch them back through ``conn``; what ``conn.method``
+    was called with, and the bytes."""
+    sent = []
+    capture(conn, method, sent)
+    data = os.urandom(size)
+    (tmp_path / "blob.bin").write_bytes(data)
+    conn.put_file(str(tmp_path / "blob.bin"), remote)
+    conn.fetch_file(remote, str(tmp_path / "back.bin"))
+    assert (tmp_path / "back.bin").read_bytes() == data
+    return sent, data
+
+
 @ON_2_16
 def test_winrm_put_and_fetch_of_ansible_core_2_16(lab, tmp_path):
     from ansible.errors import AnsibleError
 
-    lab.host("win")
-    conn = winrm_connection(lab.serve("win"), "win")
-    sent = []
-    capture(conn, "_winrm_exec", sent)
-    data = os.urandom(600_000)  # two fetch commands of 512 KiB
-    (tmp_path / "blob.bin").write_bytes(data)
+    conn = winrm_connection(lab.serve(lab.host("win")), "win")
     remote = TEMP + "\\it's \u2019quoted\u2019.bin"
-    conn.put_file(str(tmp_path / "blob.bin"), remote)
-    conn.fetch_file(remote, str(tmp_path / "back.bin"))
-    assert (tmp_path / "back.bin").read_bytes() == data
+    sent, data = put_and_fetch_back(conn, "_winrm_exec", 600_000, remote, tmp_path)  # fetched in 2 x 512 KiB
     conn.fetch_file(TEMP, str(tmp_path / "folder"))  # "[DIR]": nothing written
     assert not (tmp_path / "folder").exists()
     with pytest.raises(AnsibleError, match="failed to transfer file"):
@@ -145,16 +151,9 @@ def test_winrm_put_and_fetch_of_ansible_core_2_16(lab, tmp_path):
 def test_psrp_put_and_fetch_of_ansible_core_2_16(lab, tmp_path):
     from ansible.errors import AnsibleError
 
-    lab.host("win")
-    conn = psrp_connection(lab.serve("win"), "win")
-    sent = []
-    capture(conn, "_exec_psrp_script", sent)
-    data = os.urandom(300_000)  # several reads
-    (tmp_path / "blob.bin").write_bytes(data)
+    conn = psrp_connection(lab.serve(lab.host("win")), "win")
     remote = TEMP + "\\it's.bin"
-    conn.put_file(str(tmp_path / "blob.bin"), remote)
-    conn.fetch_file(remote, str(tmp_path / "back.bin"))
-    assert (tmp_path / "back.bin").read_bytes() == data
+    sent, data = put_and_fetch_back(conn, "_exec_psrp_script", 300_000, remote, tmp_path)  # several reads
     # A folder: the setup's "[DIR]" is missed (2.16 compares its bytes stdout with a str); the read meets the
     # $fs the fetch before closed.
     with pytest.raises(AnsibleError, match="failed to transfer file.*Cannot access a closed file"):

@@ -25,7 +25,7 @@ Checked against ansible-core 2.16.19; 2.17 and 2.18 are unverified (a
 changed script is refused, never run loosely).
 
 To recompute a digest: run tests/lab/test_legacy_transfer.py with ansible-core
-2.16's python (/work/main/.venv-oldest-core/bin/python -m pytest ...); it
+2.16's python (.venv-oldest-core/bin/python -m pytest ..., the venv tools/test.sh makes); it
 captures what the real connection plugins send and fails with the digest of
 the installed script when it differs from the constant.
 
