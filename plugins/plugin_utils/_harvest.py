@@ -268,13 +268,20 @@ def host_folder(dest, host):
 
 
 def ensure_private_dir(path):
-    """Create ``path`` (and a missing DEST) owner-only; an existing host folder is made 0700 too."""
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700)
-        os.chmod(parent, 0o700)
-    if not os.path.isdir(path):
+    """Create ``path`` (and a missing DEST) owner-only; an existing host folder is made 0700 too.
+
+    Each host's task runs in its own fork, so DEST may appear between a check and a create:
+    create first and accept that another host did it (that host made it owner-only)."""
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700)
+    except FileExistsError:
+        pass
+    else:
+        os.chmod(os.path.dirname(path), 0o700)
+    try:
         os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
     os.chmod(path, 0o700)
 
 

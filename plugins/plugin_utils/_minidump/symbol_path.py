@@ -216,8 +216,10 @@ def _keep(cache, name, key, source):
     folder = os.path.join(cache, name, key)
     os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
     for part in (cache, os.path.join(cache, name), folder):
-        if not os.path.isdir(part):
-            os.mkdir(part, 0o700)  # folders this made are owner-only; a user's own folder is left as it is
+        try:  # folders this made are owner-only; a user's own folder is left as it is
+            os.mkdir(part, 0o700)
+        except FileExistsError:  # there already, or made just now by another host's fork sharing the cache
+            pass
     target = os.path.join(folder, name)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")
     with os.fdopen(handle, "wb") as out:

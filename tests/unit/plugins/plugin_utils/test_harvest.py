@@ -189,6 +189,29 @@ def test_ensure_private_dir(tmp_path):
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+def test_ensure_private_dir_when_another_host_creates_dest_first(tmp_path, monkeypatch):
+    """Hosts run in parallel forks: DEST made by one between another's check and create is fine."""
+    dest = tmp_path / "dest"
+    real_mkdir = os.mkdir
+
+    def mkdir_racing(path, mode=0o777):
+        if path == str(dest) and not dest.exists():
+            real_mkdir(path, 0o700)  # the other host's fork wins the race
+        return real_mkdir(path, mode)
+
+    monkeypatch.setattr(os, "mkdir", mkdir_racing)
+    _harvest.ensure_private_dir(str(dest / "host"))
+    assert stat.S_IMODE((dest / "host").stat().st_mode) == 0o700
+
+
+def test_ensure_private_dir_keeps_the_mode_of_a_dest_it_did_not_create(tmp_path):
+    dest = tmp_path / "dest"
+    dest.mkdir(0o755)
+    _harvest.ensure_private_dir(str(dest / "host"))
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+    assert stat.S_IMODE((dest / "host").stat().st_mode) == 0o700
+
+
 def _dump(data, compressed, wire=None):
     packed = gzip.compress(data) if compressed else data
     wire = packed if wire is None else wire

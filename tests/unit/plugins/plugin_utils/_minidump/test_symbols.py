@@ -169,6 +169,22 @@ def test_a_plain_folder_and_file_ptr(dump, store, tmp_path):
     assert path.problems == ["%s/%s/%s/: file.ptr says PATH:/etc/passwd" % (second.url, PDB, PDB_KEY)]
 
 
+def test_a_cache_folder_made_by_another_host_at_the_same_moment_is_used(tmp_path, monkeypatch):
+    """Each host analyses in its own fork with one cache: a folder may appear between a check and a create."""
+    (tmp_path / "binaries").mkdir()
+    (tmp_path / "binaries" / PDB).write_bytes(unpacked(PDB))
+    real_mkdir = os.mkdir
+
+    def mkdir_racing(path, mode=0o777):
+        if not os.path.exists(path):
+            real_mkdir(path, 0o700)  # the other host's fork wins the race
+        return real_mkdir(path, mode)
+
+    monkeypatch.setattr(os, "mkdir", mkdir_racing)
+    path = SymbolPath("cache*%s;%s" % (tmp_path / "c", tmp_path / "binaries"), timeout=5)
+    assert path.find(PDB, PDB_KEY) == str(tmp_path / "c" / PDB / PDB_KEY / PDB)
+
+
 def test_breakpad_symbol_files_are_read_too(dump, tmp_path):
     # What Crashpad/Sentry users have instead of the PDB: the same function and line as text.
     (tmp_path / EXE).write_bytes(unpacked(EXE))
