@@ -17,13 +17,14 @@ plan each; the role-level module dump_capture runs all of a host's.
 
 from __future__ import annotations
 
+import abc
 import json
 
 from ._registry import Snapshot
 from ._undo import Journal
 
 
-class Plan:
+class Plan(abc.ABC):
     """A unit of planning; subclasses set ``records`` (the undo records they may save or forget)."""
 
     records: tuple = ()
@@ -31,15 +32,17 @@ class Plan:
     def __init__(self):
         self.ops = []
 
+    @abc.abstractmethod
     def reads(self):
-        raise NotImplementedError
+        """The read operations the plan needs, in the order ``plan`` receives their data."""
 
+    @abc.abstractmethod
     def plan(self, datas, snap, journal):
-        raise NotImplementedError
+        """Set ``self.ops`` from the data of ``reads`` (``datas``), the registry snapshot and the undo journal."""
 
+    @abc.abstractmethod
     def report(self, results):
         """The plan's result; ``results`` holds the data of its ``ops`` once applied, else None."""
-        raise NotImplementedError
 
 
 class Reads:
