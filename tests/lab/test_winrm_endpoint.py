@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import winrm
+from ansible.release import __version__ as ansible_version
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
 from tests.conftest import WINRM_PASSWORD, WINRM_USER, changed_count
@@ -236,5 +237,12 @@ def test_operations_quota_and_ansible_recreating_its_shell(lab, serve):
     book = lab.root / "local_dumps.yml"
     book.write_text("- hosts: windows\n  gather_facts: false\n  tasks:\n"
                     "    - crashdump.windows.local_dumps: {exe: netsh.exe, dump_folder: 'C:\\WER', dump_type: full}\n")
+    if ansible_version.startswith("2.16."):
+        # 2.16's plugin does not re-create its shell on this fault (2.17 added that): the apply batch cannot
+        # start, the task is unreachable, names the fault, and nothing is written.
+        run = lab.playbook(book, inventory=inventory(lab), check=False)
+        assert run.returncode == 4 and "maximum number of 1 concurrent operations" in run.stdout
+        assert LOCAL_DUMPS + "\\netsh.exe" not in lab.registry("win")
+        return
     assert changed_count(lab.playbook(book, inventory=inventory(lab))) == 1
     assert LOCAL_DUMPS + "\\netsh.exe" in lab.registry("win")
